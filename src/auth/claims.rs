@@ -1,0 +1,252 @@
+//! The claims of a verified access token: the registered ones typed, the
+//! scopes parsed once, and every claim available raw.
+
+use serde_json::{Map, Value};
+
+use super::error::{Claim, TokenError};
+
+/// A verified token's claims.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claims {
+    /// `iss`: equal to the configured issuer.
+    pub issuer: String,
+    /// `sub`, when present.
+    pub subject: Option<String>,
+    /// `aud`, as a list even when the token has a single string.
+    pub audience: Vec<String>,
+    /// `exp`, seconds since the epoch (fractions truncated).
+    pub expires_at: i64,
+    /// `nbf`, when present.
+    pub not_before: Option<i64>,
+    /// `iat`, when present.
+    pub issued_at: Option<i64>,
+    /// `client_id`, when present (RFC 9068).
+    pub client_id: Option<String>,
+    /// `jti`, when present.
+    pub token_id: Option<String>,
+    scopes: Option<Vec<String>>,
+    raw: Map<String, Value>,
+}
+
+impl Claims {
+    /// The granted scopes, from the `scope` claim (a space-delimited string,
+    /// or an array of strings); `None` when the token has no `scope` claim.
+    pub fn scopes(&self) -> Option<&[String]> {
+        self.scopes.as_deref()
+    }
+
+    /// Whether `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.as_ref().is_some_and(|scopes| scopes.iter().any(|s| s == scope))
+    }
+
+    /// Every claim of the token, as sent.
+    pub fn raw(&self) -> &Map<String, Value> {
+        &self.raw
+    }
+
+    /// One claim by name, e.g. `claims.get("https://example.com/roles")`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.raw.get(name)
+    }
+}
+
+/// The claim checks, with the verifier's settings and the current time.
+pub struct ClaimRules<'a> {
+    pub issuer: &'a str,
+    pub audiences: &'a [String],
+    pub clock_tolerance: f64,
+    pub now: f64,
+}
+
+impl ClaimRules<'_> {
+    /// Validates `raw` and types its registered claims.
+    ///
+    /// Each rule is checked exactly (RFC 7519 §4.1; RFC 8725 §3.8, §3.9):
+    /// - `iss` is a string equal to the issuer (an array is refused);
+    /// - `aud` is a string or an array with one of the audiences;
+    /// - `exp` is required and numeric, valid while `now < exp + tolerance`;
+    /// - `nbf`, if present, is numeric and `nbf <= now + tolerance`;
+    /// - `iat`, if present, is numeric; `sub`, `client_id`, `jti`, if
+    ///   present, are strings;
+    /// - a `cnf` claim (RFC 7800, DPoP, mTLS) is refused: this service can't
+    ///   check the binding, and accepting it would turn a stolen
+    ///   sender-constrained token back into a bearer token.
+    pub fn check(&self, raw: Map<String, Value>) -> Result<Claims, TokenError> {
+        let issuer = string(&raw, Claim::Iss)?.ok_or(TokenError::MissingClaim(Claim::Iss))?;
+        if issuer != self.issuer {
+            return Err(TokenError::Issuer);
+        }
+
+        let audience = match raw.get("aud") {
+            None => return Err(TokenError::MissingClaim(Claim::Aud)),
+            Some(Value::String(aud)) => vec![aud.clone()],
+            Some(Value::Array(auds)) => auds
+                .iter()
+                .map(|a| a.as_str().map(String::from))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(TokenError::InvalidClaim(Claim::Aud))?,
+            Some(_) => return Err(TokenError::InvalidClaim(Claim::Aud)),
+        };
+        if !audience.iter().any(|aud| self.audiences.contains(aud)) {
+            return Err(TokenError::Audience);
+        }
+
+        let exp = number(&raw, Claim::Exp)?.ok_or(TokenError::MissingClaim(Claim::Exp))?;
+        if self.now >= exp + self.clock_tolerance {
+            return Err(TokenError::Expired);
+        }
+        let nbf = number(&raw, Claim::Nbf)?;
+        if nbf.is_some_and(|nbf| nbf > self.now + self.clock_tolerance) {
+            return Err(TokenError::NotYetValid);
+        }
+        let iat = number(&raw, Claim::Iat)?;
+
+        if raw.contains_key("cnf") {
+            return Err(TokenError::SenderConstrained);
+        }
+
+        Ok(Claims {
+            issuer: issuer.to_owned(),
+            subject: string(&raw, Claim::Sub)?.map(String::from),
+            client_id: string(&raw, Claim::ClientId)?.map(String::from),
+            token_id: string(&raw, Claim::Jti)?.map(String::from),
+            audience,
+            expires_at: exp as i64,
+            not_before: nbf.map(|t| t as i64),
+            issued_at: iat.map(|t| t as i64),
+            scopes: parse_scopes(raw.get("scope"))?,
+            raw,
+        })
+    }
+}
+
+fn string(raw: &Map<String, Value>, claim: Claim) -> Result<Option<&str>, TokenError> {
+    match raw.get(claim.name()) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(TokenError::InvalidClaim(claim)),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a JSON number, possibly with a fraction.
+fn number(raw: &Map<String, Value>, claim: Claim) -> Result<Option<f64>, TokenError> {
+    match raw.get(claim.name()) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n.as_f64().map(Some).ok_or(TokenError::InvalidClaim(claim)),
+        Some(_) => Err(TokenError::InvalidClaim(claim)),
+    }
+}
+
+/// Parses a `scope` claim: RFC 8693 §4.2 / RFC 9068 make it a
+/// space-delimited string; some issuers send an array of strings instead.
+pub fn parse_scopes(claim: Option<&Value>) -> Result<Option<Vec<String>>, TokenError> {
+    match claim {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect())),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(String::from))
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or(TokenError::InvalidClaim(Claim::Scope)),
+        Some(_) => Err(TokenError::InvalidClaim(Claim::Scope)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: f64 = 1_700_000_000.0;
+
+    fn rules() -> ClaimRules<'static> {
+        static AUDIENCES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let audiences = AUDIENCES.get_or_init(|| vec!["api".into(), "other".into()]);
+        ClaimRules { issuer: "https://issuer/", audiences, clock_tolerance: 5.0, now: NOW }
+    }
+
+    fn check(changes: Value) -> Result<Claims, TokenError> {
+        let mut claims = json!({"iss": "https://issuer/", "aud": "api", "exp": NOW + 60.0});
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        rules().check(claims.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn exp_boundary_includes_the_tolerance() {
+        assert!(check(json!({"exp": NOW - 4.0})).is_ok());
+        assert!(check(json!({"exp": NOW - 4.999})).is_ok());
+        assert_eq!(check(json!({"exp": NOW - 5.0})).unwrap_err(), TokenError::Expired);
+        assert_eq!(check(json!({"exp": null})).unwrap_err(), TokenError::MissingClaim(Claim::Exp));
+        for bad in [json!("9999999999"), json!(true), json!([1]), json!({})] {
+            assert_eq!(check(json!({"exp": bad})).unwrap_err(), TokenError::InvalidClaim(Claim::Exp));
+        }
+    }
+
+    #[test]
+    fn nbf_boundary_includes_the_tolerance() {
+        assert!(check(json!({"nbf": NOW + 5.0})).is_ok());
+        assert_eq!(check(json!({"nbf": NOW + 5.001})).unwrap_err(), TokenError::NotYetValid);
+        assert_eq!(check(json!({"nbf": "0"})).unwrap_err(), TokenError::InvalidClaim(Claim::Nbf));
+        assert_eq!(check(json!({"iat": "0"})).unwrap_err(), TokenError::InvalidClaim(Claim::Iat));
+    }
+
+    #[test]
+    fn issuer_is_an_exact_string() {
+        assert_eq!(check(json!({"iss": "https://issuer"})).unwrap_err(), TokenError::Issuer);
+        assert_eq!(check(json!({"iss": "https://ISSUER/"})).unwrap_err(), TokenError::Issuer);
+        assert_eq!(
+            check(json!({"iss": ["https://issuer/"]})).unwrap_err(),
+            TokenError::InvalidClaim(Claim::Iss)
+        );
+        assert_eq!(check(json!({"iss": null})).unwrap_err(), TokenError::MissingClaim(Claim::Iss));
+    }
+
+    #[test]
+    fn audience_is_any_of() {
+        assert!(check(json!({"aud": ["x", "other"]})).is_ok());
+        assert_eq!(check(json!({"aud": ["x", "y"]})).unwrap_err(), TokenError::Audience);
+        assert_eq!(check(json!({"aud": "API"})).unwrap_err(), TokenError::Audience);
+        assert_eq!(check(json!({"aud": []})).unwrap_err(), TokenError::Audience);
+        assert_eq!(check(json!({"aud": ["api", 1]})).unwrap_err(), TokenError::InvalidClaim(Claim::Aud));
+        assert_eq!(check(json!({"aud": null})).unwrap_err(), TokenError::MissingClaim(Claim::Aud));
+    }
+
+    #[test]
+    fn optional_string_claims_are_typed() {
+        for claim in [Claim::Sub, Claim::ClientId, Claim::Jti] {
+            let error = check(json!({ claim.name(): 5 })).unwrap_err();
+            assert_eq!(error, TokenError::InvalidClaim(claim));
+        }
+        let claims = check(json!({"sub": "u", "client_id": "c", "jti": "j"})).unwrap();
+        assert_eq!(claims.subject.as_deref(), Some("u"));
+        assert_eq!(claims.client_id.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn sender_constrained_tokens_are_refused() {
+        let error = check(json!({"cnf": {"jkt": "abc"}})).unwrap_err();
+        assert_eq!(error, TokenError::SenderConstrained);
+    }
+
+    #[test]
+    fn scopes_are_a_string_or_an_array() {
+        let claims = check(json!({"scope": "read:messages  write:messages"})).unwrap();
+        assert_eq!(claims.scopes().unwrap(), ["read:messages", "write:messages"]);
+        assert!(claims.has_scope("read:messages"));
+        assert!(!claims.has_scope("read"));
+
+        let claims = check(json!({"scope": ["read:messages"]})).unwrap();
+        assert!(claims.has_scope("read:messages"));
+        assert!(check(json!({})).unwrap().scopes().is_none());
+        assert!(check(json!({"scope": ""})).unwrap().scopes().unwrap().is_empty());
+        assert_eq!(check(json!({"scope": 1})).unwrap_err(), TokenError::InvalidClaim(Claim::Scope));
+    }
+}

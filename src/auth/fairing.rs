@@ -1,0 +1,164 @@
+//! The [`JwtAuth`] fairing: loads the issuer's keys at ignition and keeps
+//! them fresh from liftoff until shutdown.
+//!
+//! ```rust,no_run
+//! # use rocket::launch;
+//! use auth0_rocket_api::auth::JwtAuth;
+//!
+//! #[launch]
+//! fn rocket() -> _ {
+//!     rocket::build().attach(JwtAuth::fairing())
+//! }
+//! ```
+//!
+//! - **Ignite**: reads the `auth` settings, runs discovery, fetches the JWKS
+//!   and manages a [`Verifier`]. Any failure is logged as one line naming
+//!   the setting or URL and its cause, and aborts launch.
+//! - **Liftoff**: spawns the refresh task: every `jwks_cache_max_age`, and
+//!   after a failure again with backoff, keeping the old keys meanwhile. It
+//!   stops on shutdown.
+//! - **Request**: moves `access_token` query values out of the URI before
+//!   Rocket logs it.
+//! - **Response**: marks responses to authenticated requests `no-store`.
+
+use std::sync::Arc;
+
+use figment::Figment;
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::http::Header;
+use rocket::{Build, Data, Orbit, Request, Response, Rocket};
+
+use super::algorithms::AlgSet;
+use super::credentials::QueryTokens;
+use super::fetch::{check_url, discover, is_loopback, Fetcher};
+use super::guards::Authenticated;
+use super::jwks::{JwksSource, KeyStore};
+use super::token::{Policy, Verifier};
+use crate::config::{AuthConfig, KeySource};
+
+/// Loads and refreshes the JWKS, and manages the [`Verifier`] the guards use.
+#[derive(Debug, Default)]
+pub struct JwtAuth {
+    _private: (),
+}
+
+impl JwtAuth {
+    pub fn fairing() -> Self {
+        JwtAuth::default()
+    }
+}
+
+/// Builds the verifier from the `auth` settings: discovery and a first JWKS
+/// fetch. The error is one line that names the setting or URL at fault.
+pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
+    let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
+    let timeout = *config.jwks_timeout;
+    let (issuer, jwks_uri) = match config.key_source().map_err(|e| e.to_string())? {
+        KeySource::Jwks { issuer, jwks_uri } => (issuer, jwks_uri),
+        KeySource::Discovery { base_url, issuer, jwks_uri } => {
+            let fetcher = Fetcher::new(timeout, is_loopback(&base_url))?;
+            let document = discover(&fetcher, &base_url).await?;
+            let jwks_uri = match jwks_uri {
+                Some(uri) => uri,
+                None => reqwest::Url::parse(&document.jwks_uri)
+                    .map_err(|e| e.to_string())
+                    .and_then(|uri| check_url(&uri).map(|()| uri))
+                    .map_err(|e| format!("discovered jwks_uri {:?} is unusable: {e}", document.jwks_uri))?,
+            };
+            (issuer.unwrap_or(document.issuer), jwks_uri)
+        }
+    };
+
+    let algorithms = AlgSet::of(&config.algorithms);
+    let source = JwksSource {
+        fetcher: Fetcher::new(timeout, is_loopback(&jwks_uri))?,
+        url: jwks_uri.clone(),
+        allowed: algorithms,
+        cooldown: *config.jwks_cooldown,
+        max_age: *config.jwks_cache_max_age,
+    };
+    let keys = KeyStore::load(source)
+        .await
+        .map_err(|e| format!("could not load the JSON Web Key Set: {e}"))?;
+    log::info!("JWT auth: issuer {issuer}, {} key(s) from {jwks_uri}", keys.snapshot().len());
+
+    let policy = Policy {
+        issuer,
+        audiences: config.audience.0,
+        algorithms,
+        clock_tolerance: config.clock_tolerance.as_secs_f64(),
+        max_token_size: config.max_token_size,
+        allow_query_token: config.allow_query_token,
+    };
+    Ok(Verifier::new(policy, Arc::new(keys)))
+}
+
+/// Refreshes `keys` on schedule until the task is dropped. After a failure
+/// it retries sooner, doubling the delay up to the normal interval.
+async fn keep_fresh(keys: Arc<KeyStore>) {
+    let Some((every, first_retry)) = keys.refresh_schedule() else { return };
+    let mut delay = every;
+    loop {
+        tokio::time::sleep(delay).await;
+        delay = match keys.refresh().await {
+            Ok(()) => every,
+            Err(_) if delay >= every => first_retry.min(every),
+            Err(_) => (delay * 2).min(every),
+        };
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for JwtAuth {
+    fn info(&self) -> Info {
+        Info {
+            name: "JWT auth (JWKS loader)",
+            kind: Kind::Ignite | Kind::Liftoff | Kind::Request | Kind::Response,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        match connect(rocket.figment()).await {
+            Ok(verifier) => Ok(rocket.manage(verifier)),
+            Err(reason) => {
+                log::error!("JWT auth: {reason}");
+                Err(rocket)
+            }
+        }
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        let Some(verifier) = rocket.state::<Verifier>() else { return };
+        let keys = verifier.keys().clone();
+        let shutdown = rocket.shutdown();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = shutdown => log::debug!("JWKS refresh task stopped"),
+                _ = keep_fresh(keys) => {}
+            }
+        });
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        QueryTokens::redact(req);
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let authenticated = req.local_cache(|| None::<Authenticated>).is_some();
+        if authenticated && res.status().class().is_success() {
+            res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_store_with_fixed_keys_has_no_refresh_task() {
+        let keys = Arc::new(KeyStore::fixed(super::super::jwks::KeySet::new(vec![])));
+        tokio::time::timeout(Duration::from_secs(1), keep_fresh(keys)).await.unwrap();
+    }
+}

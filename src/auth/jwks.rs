@@ -1,0 +1,459 @@
+//! The key store: the issuer's JSON Web Key Set, parsed once per fetch into
+//! verifying keys, and swapped in whole so requests never wait on the network.
+//!
+//! - [`KeySet`] is an immutable snapshot. Requests clone an `Arc` of the
+//!   current one (a lock held for a pointer copy, never across I/O).
+//! - [`KeyStore::refresh`] fetches and swaps in a new snapshot. A failed
+//!   fetch keeps the last good keys (stale-if-error).
+//! - [`KeyStore::refetch_for_unknown_kid`] lets a token signed by a key
+//!   published since the last fetch trigger one refetch per `cooldown`,
+//!   shared by every request that misses meanwhile (single flight).
+//!
+//! Keys that can't safely verify a token are skipped with a warning rather
+//! than failing the whole set: symmetric (`oct`) keys, `use` other than
+//! `sig`, `key_ops` without `verify`, unknown `kty` or curve, an `alg` that
+//! doesn't fit the key, and RSA moduli under 2048 bits. jsonwebtoken's
+//! `DecodingKey::from_jwk` checks none of these, so they are checked here.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use reqwest::Url;
+use serde_json::Value;
+
+use super::algorithms::{self, AlgSet};
+use super::fetch::Fetcher;
+
+/// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, RFC 8725).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// One key that can verify tokens.
+pub struct VerifyingKey {
+    kid: Option<String>,
+    algorithms: AlgSet,
+    key: DecodingKey,
+}
+
+impl VerifyingKey {
+    pub fn new(kid: Option<String>, algorithms: AlgSet, key: DecodingKey) -> Self {
+        VerifyingKey { kid, algorithms, key }
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Whether this key may verify a token signed with `alg`.
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(alg)
+    }
+
+    pub fn decoding_key(&self) -> &DecodingKey {
+        &self.key
+    }
+}
+
+/// An immutable snapshot of usable keys.
+pub struct KeySet {
+    keys: Vec<VerifyingKey>,
+    by_kid: HashMap<String, Vec<usize>>,
+}
+
+impl KeySet {
+    pub fn new(keys: Vec<VerifyingKey>) -> Self {
+        let mut by_kid: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(kid) = &key.kid {
+                by_kid.entry(kid.clone()).or_default().push(i);
+            }
+        }
+
+        KeySet { keys, by_kid }
+    }
+
+    /// Parses a JWKS document, keeping the keys usable with `allowed`.
+    /// Returns the set and one line per skipped key.
+    pub fn from_jwks(json: &[u8], allowed: AlgSet) -> Result<(KeySet, Vec<String>), String> {
+        #[derive(serde::Deserialize)]
+        struct Document {
+            keys: Vec<Value>,
+        }
+
+        let document: Document =
+            serde_json::from_slice(json).map_err(|e| format!("not a JSON Web Key Set: {e}"))?;
+        let mut keys = Vec::new();
+        let mut skipped = Vec::new();
+        for (i, jwk) in document.keys.iter().enumerate() {
+            match parse_jwk(jwk, allowed) {
+                Ok(key) => keys.push(key),
+                Err(reason) => {
+                    let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("(none)");
+                    skipped.push(format!("key #{i} (kid {kid:?}) skipped: {reason}"));
+                }
+            }
+        }
+
+        if keys.is_empty() {
+            return Err(format!("no usable key in the set ({} skipped)", skipped.len()));
+        }
+
+        Ok((KeySet::new(keys), skipped))
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether some key carries `kid`.
+    pub fn has_kid(&self, kid: &str) -> bool {
+        self.by_kid.contains_key(kid)
+    }
+
+    /// The key to verify a token with `kid` and `alg`. Without a `kid`, only
+    /// an unambiguous choice is made: exactly one key fits `alg`.
+    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<&VerifyingKey> {
+        match kid {
+            Some(kid) => {
+                let candidates = self.by_kid.get(kid)?;
+                candidates.iter().map(|&i| &self.keys[i]).find(|key| key.fits(alg))
+            }
+            None => {
+                let mut fitting = self.keys.iter().filter(|key| key.fits(alg));
+                match (fitting.next(), fitting.next()) {
+                    (Some(key), None) => Some(key),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+fn b64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
+    let text = value.get(name).and_then(Value::as_str).ok_or(format!("no `{name}`"))?;
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| format!("`{name}` is not base64url"))
+}
+
+/// Checks one JWK and turns it into a verifying key.
+fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
+    if let Some(usage) = jwk.get("use") {
+        if usage.as_str() != Some("sig") {
+            return Err(format!("`use` is {usage}, not \"sig\""));
+        }
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
+        if !verifies {
+            return Err("`key_ops` doesn't include \"verify\"".into());
+        }
+    }
+
+    let (family_algs, key) = match field("kty") {
+        Some("RSA") => {
+            let n = b64(jwk, "n")?;
+            let e = b64(jwk, "e")?;
+            let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
+            if bits < MIN_RSA_BITS {
+                return Err(format!("RSA modulus of about {bits} bits is under {MIN_RSA_BITS}"));
+            }
+            if e.is_empty() || e.len() > 8 {
+                return Err("RSA exponent is malformed".into());
+            }
+            let key = DecodingKey::from_rsa_raw_components(&n, &e);
+            (AlgSet::family(AlgorithmFamily::Rsa), key)
+        }
+        Some("EC") => {
+            let (alg, size) = match field("crv") {
+                Some("P-256") => (Algorithm::ES256, 32),
+                Some("P-384") => (Algorithm::ES384, 48),
+                crv => return Err(format!("unsupported curve {crv:?}")),
+            };
+            let (x, y) = (b64(jwk, "x")?, b64(jwk, "y")?);
+            if x.len() != size || y.len() != size {
+                return Err("EC coordinates don't match the curve".into());
+            }
+            let point = [&[0x04][..], &x, &y].concat();
+            (AlgSet::of(&[alg]), DecodingKey::from_ec_der(&point))
+        }
+        Some("OKP") => {
+            if field("crv") != Some("Ed25519") {
+                return Err(format!("unsupported curve {:?}", field("crv")));
+            }
+            let x = b64(jwk, "x")?;
+            if x.len() != 32 {
+                return Err("Ed25519 key is not 32 bytes".into());
+            }
+            (AlgSet::of(&[Algorithm::EdDSA]), DecodingKey::from_ed_der(&x))
+        }
+        Some("oct") => return Err("symmetric (`oct`) keys are never used from a key set".into()),
+        kty => return Err(format!("unsupported `kty` {kty:?}")),
+    };
+
+    let fits = match jwk.get("alg") {
+        None => family_algs,
+        Some(alg) => {
+            let alg = alg.as_str().and_then(algorithms::parse).filter(|a| family_algs.contains(*a));
+            match alg {
+                Some(alg) => AlgSet::of(&[alg]),
+                None => return Err(format!("`alg` {} doesn't fit the key", jwk["alg"])),
+            }
+        }
+    };
+
+    let usable = fits.intersect(allowed);
+    if usable.is_empty() {
+        return Err("its algorithms are not among the configured `algorithms`".into());
+    }
+
+    let kid = jwk.get("kid").and_then(Value::as_str).map(String::from);
+    Ok(VerifyingKey::new(kid, usable, key))
+}
+
+/// Where a store refetches its keys from.
+pub struct JwksSource {
+    pub url: Url,
+    pub fetcher: Fetcher,
+    pub allowed: AlgSet,
+    /// Minimum time between refetches caused by unknown `kid`s.
+    pub cooldown: Duration,
+    /// How often the background task refreshes the set.
+    pub max_age: Duration,
+}
+
+/// What the store knows about its own freshness, for logs and readiness.
+#[derive(Debug, Clone, Default)]
+pub struct Freshness {
+    pub last_success: Option<SystemTime>,
+    pub last_error: Option<String>,
+    pub failures_in_a_row: u32,
+}
+
+/// The current key set, and how to refresh it.
+pub struct KeyStore {
+    current: RwLock<Arc<KeySet>>,
+    generation: AtomicU64,
+    source: Option<JwksSource>,
+    /// Held for the duration of a fetch: at most one fetch at a time.
+    fetch: tokio::sync::Mutex<()>,
+    fetching: AtomicBool,
+    last_attempt: Mutex<Option<Instant>>,
+    freshness: Mutex<Freshness>,
+}
+
+impl KeyStore {
+    /// A store with fixed keys that never refreshes.
+    pub fn fixed(keys: KeySet) -> Self {
+        Self::with(keys, None)
+    }
+
+    /// Fetches the key set from `source` once; fails if it can't be loaded.
+    pub async fn load(source: JwksSource) -> Result<Self, String> {
+        let keys = fetch(&source).await?;
+        let store = Self::with(keys, Some(source));
+        store.freshness.lock().unwrap().last_success = Some(SystemTime::now());
+        *store.last_attempt.lock().unwrap() = Some(Instant::now());
+        Ok(store)
+    }
+
+    fn with(keys: KeySet, source: Option<JwksSource>) -> Self {
+        KeyStore {
+            current: RwLock::new(Arc::new(keys)),
+            generation: AtomicU64::new(0),
+            source,
+            fetch: tokio::sync::Mutex::new(()),
+            fetching: AtomicBool::new(false),
+            last_attempt: Mutex::new(None),
+            freshness: Mutex::new(Freshness::default()),
+        }
+    }
+
+    /// The current key set.
+    pub fn snapshot(&self) -> Arc<KeySet> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Counts successful swaps; a request compares it before and after
+    /// waiting to know whether someone else's fetch brought new keys.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn freshness(&self) -> Freshness {
+        self.freshness.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How often to refresh, and how soon to first retry a failed refresh;
+    /// `None` for fixed keys.
+    pub fn refresh_schedule(&self) -> Option<(Duration, Duration)> {
+        let source = self.source.as_ref()?;
+        Some((source.max_age, source.cooldown.max(Duration::from_secs(1))))
+    }
+
+    /// Fetches the key set now and swaps it in; on failure keeps the old one.
+    pub async fn refresh(&self) -> Result<(), String> {
+        let Some(source) = &self.source else { return Ok(()) };
+        let _one_at_a_time = self.fetch.lock().await;
+        self.fetch_and_swap(source).await
+    }
+
+    /// Called when a token's `kid` is not in `seen`, the snapshot it was
+    /// checked against. Returns a newer snapshot if one is (or becomes)
+    /// available without exceeding one fetch per cooldown, else `None`.
+    pub async fn refetch_for_unknown_kid(&self, seen: u64) -> Option<Arc<KeySet>> {
+        let source = self.source.as_ref()?;
+        if self.generation() != seen {
+            return Some(self.snapshot());
+        }
+        // Cheap early exit for floods of random kids: no fetch running and
+        // one happened within the cooldown means there's nothing to wait for.
+        if !self.fetching.load(Ordering::Acquire) && self.within_cooldown(source.cooldown) {
+            return None;
+        }
+
+        let _one_at_a_time = self.fetch.lock().await;
+        if self.generation() != seen {
+            return Some(self.snapshot());
+        }
+        if self.within_cooldown(source.cooldown) {
+            return None;
+        }
+
+        self.fetch_and_swap(source).await.ok()?;
+        Some(self.snapshot())
+    }
+
+    fn within_cooldown(&self, cooldown: Duration) -> bool {
+        let last = *self.last_attempt.lock().unwrap_or_else(|e| e.into_inner());
+        last.is_some_and(|at| at.elapsed() < cooldown)
+    }
+
+    /// Must be called with `self.fetch` held.
+    async fn fetch_and_swap(&self, source: &JwksSource) -> Result<(), String> {
+        *self.last_attempt.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        self.fetching.store(true, Ordering::Release);
+        let result = fetch(source).await;
+        self.fetching.store(false, Ordering::Release);
+
+        let mut freshness = self.freshness.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(keys) => {
+                if freshness.failures_in_a_row > 0 {
+                    log::info!("JWKS {} reachable again: {} key(s) loaded", source.url, keys.len());
+                }
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                *freshness = Freshness { last_success: Some(SystemTime::now()), ..Freshness::default() };
+                Ok(())
+            }
+            Err(error) => {
+                // One warning per failure streak, not one per attempt.
+                if freshness.failures_in_a_row == 0 {
+                    log::warn!("JWKS refresh failed, keeping the last good keys: {error}");
+                } else {
+                    log::debug!("JWKS refresh failed again: {error}");
+                }
+                freshness.failures_in_a_row += 1;
+                freshness.last_error = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+}
+
+async fn fetch(source: &JwksSource) -> Result<KeySet, String> {
+    let body = source.fetcher.get(&source.url).await.map_err(|e| e.to_string())?;
+    let (keys, skipped) = KeySet::from_jwks(&body, source.allowed)
+        .map_err(|e| format!("GET {}: {e}", source.url))?;
+    for line in skipped {
+        log::warn!("JWKS {}: {line}", source.url);
+    }
+
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn all() -> AlgSet {
+        AlgSet::of(&crate::config::default_algorithms())
+    }
+
+    fn rsa_jwk(bits: usize) -> Value {
+        let mut n = vec![0xC5u8; bits / 8];
+        n[0] = 0xFF;
+        json!({"kty": "RSA", "kid": "r", "n": URL_SAFE_NO_PAD.encode(&n), "e": "AQAB"})
+    }
+
+    fn set(keys: Vec<Value>) -> Result<(KeySet, Vec<String>), String> {
+        KeySet::from_jwks(json!({ "keys": keys }).to_string().as_bytes(), all())
+    }
+
+    #[test]
+    fn unusable_keys_are_skipped_with_a_reason() {
+        let mut enc = rsa_jwk(2048);
+        enc["use"] = json!("enc");
+        let mut ops = rsa_jwk(2048);
+        ops["key_ops"] = json!(["encrypt"]);
+        let mut wrong_alg = rsa_jwk(2048);
+        wrong_alg["alg"] = json!("ES256");
+        let mut hs = rsa_jwk(2048);
+        hs["alg"] = json!("HS256");
+        let keys = vec![
+            rsa_jwk(1024),
+            enc,
+            ops,
+            wrong_alg,
+            hs,
+            json!({"kty": "oct", "k": "c2VjcmV0"}),
+            json!({"kty": "EC", "crv": "P-521", "x": "AA", "y": "AA"}),
+            json!({"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA"}),
+            json!({"kty": "OKP", "crv": "X25519", "x": "AA"}),
+            json!({"kty": "XYZ"}),
+            json!("not an object"),
+            rsa_jwk(2048),
+        ];
+
+        let (set, skipped) = set(keys).unwrap();
+        assert_eq!(set.len(), 1);
+        assert_eq!(skipped.len(), 11, "{skipped:#?}");
+        assert!(skipped[0].contains("under 2048"));
+    }
+
+    #[test]
+    fn a_set_without_usable_keys_is_an_error() {
+        assert!(set(vec![rsa_jwk(1024)]).is_err());
+        assert!(set(vec![]).is_err());
+        assert!(KeySet::from_jwks(b"{\"keys\": 5}", all()).is_err());
+        assert!(KeySet::from_jwks(b"<html>", all()).is_err());
+    }
+
+    #[test]
+    fn selection_needs_a_fitting_unambiguous_key() {
+        let mut sig = rsa_jwk(2048);
+        sig["alg"] = json!("RS256");
+        sig["use"] = json!("sig");
+        sig["key_ops"] = json!(["verify"]);
+        let (keys, _) = set(vec![sig, json!({"kty": "OKP", "crv": "Ed25519", "kid": "e",
+                                            "x": URL_SAFE_NO_PAD.encode([7u8; 32])})])
+        .unwrap();
+
+        assert!(keys.find(Some("r"), Algorithm::RS256).is_some());
+        assert!(keys.find(Some("r"), Algorithm::PS256).is_none(), "JWK alg pins RS256");
+        assert!(keys.find(Some("r"), Algorithm::EdDSA).is_none());
+        assert!(keys.find(Some("e"), Algorithm::EdDSA).is_some());
+        assert!(keys.find(Some("x"), Algorithm::RS256).is_none());
+        assert!(keys.find(None, Algorithm::RS256).is_some(), "one RS256 key: unambiguous");
+        assert!(keys.find(None, Algorithm::ES256).is_none());
+    }
+}

@@ -1,0 +1,156 @@
+//! Verifying one access token: cheap pre-checks first, then the key, the
+//! signature and the claims.
+//!
+//! Order matters (RFC 8725 §3.1, §3.2): size and shape, a header that is a
+//! JSON object, an allowed `alg`, no `crit` — all before any key lookup, so
+//! that junk can neither trigger a JWKS refetch nor reach the crypto. Only
+//! then the key by `kid` (which must fit the `alg`), the signature, and last
+//! the claims.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::Algorithm;
+use serde::de::{Deserializer, IgnoredAny};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::algorithms::{self, AlgSet};
+use super::claims::{ClaimRules, Claims};
+use super::error::TokenError;
+use super::jwks::{KeySet, KeyStore};
+
+/// What a verifier checks tokens against.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The exact `iss` to require.
+    pub issuer: String,
+    /// Accepted `aud` values (any of).
+    pub audiences: Vec<String>,
+    /// Accepted `alg` values.
+    pub algorithms: AlgSet,
+    /// Allowed clock skew for `exp` and `nbf`, in seconds.
+    pub clock_tolerance: f64,
+    /// Longest accepted token, in bytes.
+    pub max_token_size: usize,
+    /// Whether `?access_token=` is accepted.
+    pub allow_query_token: bool,
+}
+
+/// Checks bearer tokens against a [`Policy`] and a [`KeyStore`]. Managed
+/// state of the Rocket; the guards find it there.
+pub struct Verifier {
+    policy: Policy,
+    keys: Arc<KeyStore>,
+}
+
+/// The JOSE header fields this service acts on. Unknown fields are ignored
+/// (`jku`, `x5u`, `jwk`, `x5c` included: keys come only from configuration);
+/// a repeated field makes the header malformed.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` for any value, `null` included: `crit` only has to be there.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    IgnoredAny::deserialize(d).map(|_| true)
+}
+
+impl Verifier {
+    pub fn new(policy: Policy, keys: Arc<KeyStore>) -> Self {
+        Verifier { policy, keys }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn keys(&self) -> &Arc<KeyStore> {
+        &self.keys
+    }
+
+    /// Verifies `token` and returns its claims.
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let (header, signed, signature) = self.precheck(token)?;
+        let alg = algorithms::parse(&header.alg)
+            .filter(|alg| self.policy.algorithms.contains(*alg))
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
+
+        let keys = self.key_set_for(header.kid.as_deref(), alg).await?;
+        let key = keys.find(header.kid.as_deref(), alg).ok_or(TokenError::NoApplicableKey)?;
+        match jsonwebtoken::crypto::verify(signature, signed.as_bytes(), key.decoding_key(), alg) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return Err(TokenError::Signature),
+        }
+
+        let payload = signed.split_once('.').map_or("", |(_, payload)| payload);
+        let claims = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|json| serde_json::from_slice::<Map<String, Value>>(&json).ok())
+            .ok_or(TokenError::MalformedClaims)?;
+
+        let rules = ClaimRules {
+            issuer: &self.policy.issuer,
+            audiences: &self.policy.audiences,
+            clock_tolerance: self.policy.clock_tolerance,
+            now: now(),
+        };
+        rules.check(claims)
+    }
+
+    /// Size, shape and header checks. Returns the header, the signed part
+    /// (`header.payload`) and the signature segment.
+    fn precheck<'t>(&self, token: &'t str) -> Result<(Header, &'t str, &'t str), TokenError> {
+        if token.len() > self.policy.max_token_size {
+            return Err(TokenError::TooLarge);
+        }
+
+        let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
+        let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
+        let is_segment = |s: &str| {
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if ![header, payload, signature].into_iter().all(is_segment) {
+            return Err(TokenError::Malformed);
+        }
+
+        // Strict base64url: no padding, no non-zero trailing bits, so each
+        // token has exactly one spelling.
+        let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenError::Malformed)?;
+        let header: Header = serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
+        if header.crit {
+            // RFC 7515 §4.1.11: extensions listed in `crit` MUST be
+            // understood, and this service understands none.
+            return Err(TokenError::CriticalHeader);
+        }
+
+        Ok((header, signed, signature))
+    }
+
+    /// The key set to find `kid` in: the current one, or — when `kid` is
+    /// unknown — a refetched one, at most once per cooldown.
+    async fn key_set_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<KeySet>, TokenError> {
+        let seen = self.keys.generation();
+        let keys = self.keys.snapshot();
+        match kid {
+            Some(kid) if !keys.has_kid(kid) => {
+                log::debug!("unknown kid: asking the key store for a refetch");
+                self.keys.refetch_for_unknown_kid(seen).await.ok_or(TokenError::NoApplicableKey)
+            }
+            _ if keys.find(kid, alg).is_none() => Err(TokenError::NoApplicableKey),
+            _ => Ok(keys),
+        }
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}

@@ -1,0 +1,43 @@
+//! Auth0's "Add authorization to an Express.js API application" quickstart,
+//! on Rocket 0.5: an API whose routes are protected by OAuth 2.0 JWT bearer
+//! access tokens from Auth0 or any OpenID Connect provider.
+//!
+//! | route | needs | |
+//! |---|---|---|
+//! | `GET /api/public` | nothing | [`routes::public`] |
+//! | `GET /api/private` | a valid access token | [`routes::private`] |
+//! | `GET /api/private-scoped` | a valid token with scope `read:messages` | [`routes::private_scoped`] |
+//!
+//! Settings live in the `auth` table of `Rocket.toml` (see [`config`]);
+//! the auth story itself is in [`auth`].
+
+pub mod auth;
+pub mod catchers;
+pub mod config;
+pub mod cors;
+pub mod routes;
+
+use rocket::fs::FileServer;
+use rocket::{Build, Rocket};
+
+/// The service, configured from `Rocket.toml` and the environment.
+pub fn rocket() -> Rocket<Build> {
+    rocket_from(config::figment())
+}
+
+/// The service, configured from `figment` (tests pass their own).
+pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
+    let mut rocket = rocket::custom(figment)
+        .attach(auth::JwtAuth::fairing())
+        .attach(cors::Cors::fairing())
+        .mount("/api", routes::routes())
+        .mount("/api", cors::routes())
+        .register("/api", catchers::catchers());
+
+    let static_dir = rocket::fs::relative!("static");
+    if std::path::Path::new(static_dir).is_dir() {
+        rocket = rocket.mount("/", FileServer::from(static_dir));
+    }
+
+    rocket
+}

@@ -1,0 +1,26 @@
+//! Runs the service: `cargo run` (debug profile) or `cargo run --release`.
+
+use std::process::ExitCode;
+
+use rocket::error::ErrorKind;
+
+#[rocket::main]
+async fn main() -> ExitCode {
+    // As the Express sample's dotenv: variables from `./.env`, if present,
+    // unless already set.
+    let _ = dotenvy::dotenv();
+
+    match auth0_rocket_api::rocket().launch().await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            match error.kind() {
+                ErrorKind::FailedFairings(failed) => {
+                    let names: Vec<_> = failed.iter().map(|info| info.name).collect();
+                    eprintln!("error: launch aborted by {} (reason logged above)", names.join(", "));
+                }
+                kind => eprintln!("error: launch failed: {kind}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
