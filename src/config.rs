@@ -143,10 +143,14 @@ mod defaults {
 
 /// Every asymmetric algorithm jsonwebtoken implements.
 pub fn default_algorithms() -> Vec<Algorithm> {
-    [AlgorithmFamily::Rsa, AlgorithmFamily::Ec, AlgorithmFamily::Ed]
-        .iter()
-        .flat_map(|family| family.algorithms().iter().copied())
-        .collect()
+    [
+        AlgorithmFamily::Rsa,
+        AlgorithmFamily::Ec,
+        AlgorithmFamily::Ed,
+    ]
+    .iter()
+    .flat_map(|family| family.algorithms().iter().copied())
+    .collect()
 }
 
 /// Where the issuer's identity and keys come from, once settings are checked.
@@ -154,7 +158,11 @@ pub fn default_algorithms() -> Vec<Algorithm> {
 pub enum KeySource {
     /// OIDC / RFC 8414 discovery from `base_url`; `issuer` and `jwks_uri`
     /// override what the discovery document says.
-    Discovery { base_url: Url, issuer: Option<String>, jwks_uri: Option<Url> },
+    Discovery {
+        base_url: Url,
+        issuer: Option<String>,
+        jwks_uri: Option<Url>,
+    },
     /// `issuer` and `jwks_uri` both given: no discovery.
     Jwks { issuer: String, jwks_uri: Url },
 }
@@ -162,8 +170,10 @@ pub enum KeySource {
 impl AuthConfig {
     /// Extracts the `auth` table of `figment` and checks it.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let config: AuthConfig =
-            figment.focus("auth").extract().map_err(ConfigError::from_figment)?;
+        let config: AuthConfig = figment
+            .focus("auth")
+            .extract()
+            .map_err(ConfigError::from_figment)?;
         config.key_source()?;
         config.validate()?;
         Ok(config)
@@ -182,7 +192,11 @@ impl AuthConfig {
             Some("") => return Err(ConfigError::invalid("issuer", "is empty".into())),
             issuer => issuer.map(String::from),
         };
-        let jwks_uri = self.jwks_uri.as_deref().map(|u| url("jwks_uri", u)).transpose()?;
+        let jwks_uri = self
+            .jwks_uri
+            .as_deref()
+            .map(|u| url("jwks_uri", u))
+            .transpose()?;
         match (&self.issuer_base_url, issuer, jwks_uri) {
             (_, Some(issuer), Some(jwks_uri)) => Ok(KeySource::Jwks { issuer, jwks_uri }),
             (Some(base), issuer, jwks_uri) => Ok(KeySource::Discovery {
@@ -206,25 +220,41 @@ impl AuthConfig {
             });
         }
         if self.audience.0.iter().any(|a| a.trim().is_empty()) {
-            return Err(ConfigError::invalid("audience", "contains an empty value".into()));
+            return Err(ConfigError::invalid(
+                "audience",
+                "contains an empty value".into(),
+            ));
         }
         if self.algorithms.is_empty() {
             return Err(ConfigError::invalid("algorithms", "is empty".into()));
         }
-        if let Some(alg) = self.algorithms.iter().find(|a| a.family() == AlgorithmFamily::Hmac) {
+        if let Some(alg) = self
+            .algorithms
+            .iter()
+            .find(|a| a.family() == AlgorithmFamily::Hmac)
+        {
             return Err(ConfigError::invalid(
                 "algorithms",
                 format!("{alg:?} is symmetric: it can't be verified with a JSON Web Key Set"),
             ));
         }
         if self.jwks_timeout.is_zero() {
-            return Err(ConfigError::invalid("jwks_timeout", "must be more than 0".into()));
+            return Err(ConfigError::invalid(
+                "jwks_timeout",
+                "must be more than 0".into(),
+            ));
         }
         if self.jwks_cache_max_age.is_zero() {
-            return Err(ConfigError::invalid("jwks_cache_max_age", "must be more than 0".into()));
+            return Err(ConfigError::invalid(
+                "jwks_cache_max_age",
+                "must be more than 0".into(),
+            ));
         }
         if self.max_token_size == 0 {
-            return Err(ConfigError::invalid("max_token_size", "must be more than 0".into()));
+            return Err(ConfigError::invalid(
+                "max_token_size",
+                "must be more than 0".into(),
+            ));
         }
 
         Ok(())
@@ -322,23 +352,35 @@ impl<'de> Deserialize<'de> for Seconds {
 /// set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
-    Missing { setting: &'static str, hint: &'static str },
-    Invalid { setting: String, problem: String },
+    Missing {
+        setting: &'static str,
+        hint: &'static str,
+    },
+    Invalid {
+        setting: String,
+        problem: String,
+    },
 }
 
 impl ConfigError {
     fn invalid(setting: &str, problem: String) -> Self {
-        ConfigError::Invalid { setting: setting.to_owned(), problem }
+        ConfigError::Invalid {
+            setting: setting.to_owned(),
+            problem,
+        }
     }
 
     fn from_figment(error: figment::Error) -> Self {
         use figment::error::Kind;
 
         let mut path = error.path.clone();
-        match &error.kind {
-            Kind::MissingField(field) => path.push(field.to_string()),
-            Kind::UnknownField(field, _) => path.push(field.to_string()),
-            _ => {}
+        let field = match &error.kind {
+            Kind::MissingField(field) => Some(field.to_string()),
+            Kind::UnknownField(field, _) => Some(field.clone()),
+            _ => None,
+        };
+        if let Some(field) = field.filter(|field| path.last() != Some(field)) {
+            path.push(field);
         }
 
         // `algorithms.0` names the list item; the setting is `algorithms`.
@@ -354,7 +396,10 @@ impl ConfigError {
     }
 
     fn env_name(setting: &str) -> Option<&'static str> {
-        NAMED_VARIABLES.iter().find(|(_, key)| *key == setting).map(|(var, _)| *var)
+        NAMED_VARIABLES
+            .iter()
+            .find(|(_, key)| *key == setting)
+            .map(|(var, _)| *var)
     }
 }
 
@@ -408,7 +453,10 @@ mod tests {
 
     #[test]
     fn durations_take_fractional_seconds() {
-        let config = extract(&format!("{VALID}\njwks_cooldown = 0.25\nclock_tolerance = 0")).unwrap();
+        let config = extract(&format!(
+            "{VALID}\njwks_cooldown = 0.25\nclock_tolerance = 0"
+        ))
+        .unwrap();
         assert_eq!(*config.jwks_cooldown, Duration::from_millis(250));
         assert!(config.clock_tolerance.is_zero());
 
@@ -426,15 +474,23 @@ mod tests {
         .unwrap();
         assert_eq!(config.audience.0, ["a", "b"]);
 
-        let error =
-            extract("[auth]\nissuer_base_url = \"https://t.example.com\"\naudience = 5").unwrap_err();
-        assert!(error.to_string().starts_with("invalid setting `auth.audience`"), "{error}");
+        let error = extract("[auth]\nissuer_base_url = \"https://t.example.com\"\naudience = 5")
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid setting `auth.audience`"),
+            "{error}"
+        );
     }
 
     #[test]
     fn missing_settings_name_the_variable_to_set() {
         let error = extract("[auth]\naudience = \"x\"").unwrap_err();
-        assert!(error.to_string().contains("`auth.issuer_base_url`"), "{error}");
+        assert!(
+            error.to_string().contains("`auth.issuer_base_url`"),
+            "{error}"
+        );
         assert!(error.to_string().contains("ISSUER_BASE_URL"), "{error}");
 
         let error = extract("[auth]\nissuer_base_url = \"https://t.example.com\"").unwrap_err();
@@ -451,18 +507,26 @@ mod tests {
             ("audiense = \"typo\"", "auth.audiense"),
             ("jwks_uri = \"ftp://x\"", "auth.jwks_uri"),
         ] {
-            let error = extract(&format!("{VALID}\n{extra}")).unwrap_err().to_string();
+            let error = extract(&format!("{VALID}\n{extra}"))
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(&format!("`{setting}`")), "{extra}: {error}");
         }
     }
 
     #[test]
     fn plain_http_is_only_for_loopback() {
-        let error = extract("[auth]\nissuer_base_url = \"http://tenant.example.com/\"\naudience = \"a\"")
-            .unwrap_err();
+        let error =
+            extract("[auth]\nissuer_base_url = \"http://tenant.example.com/\"\naudience = \"a\"")
+                .unwrap_err();
         assert!(error.to_string().contains("https"), "{error}");
 
-        for base in ["http://127.0.0.1:9/", "http://localhost:9", "http://[::1]:9/", "http://127.9.9.9"] {
+        for base in [
+            "http://127.0.0.1:9/",
+            "http://localhost:9",
+            "http://[::1]:9/",
+            "http://127.9.9.9",
+        ] {
             let toml = format!("[auth]\nissuer_base_url = \"{base}\"\naudience = \"a\"");
             assert!(extract(&toml).is_ok(), "{base}");
         }
@@ -474,6 +538,9 @@ mod tests {
             "[auth]\nissuer = \"https://i.example.com/\"\njwks_uri = \"https://i.example.com/jwks\"\naudience = \"a\"",
         )
         .unwrap();
-        assert!(matches!(config.key_source().unwrap(), KeySource::Jwks { .. }));
+        assert!(matches!(
+            config.key_source().unwrap(),
+            KeySource::Jwks { .. }
+        ));
     }
 }

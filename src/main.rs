@@ -16,7 +16,10 @@ async fn main() -> ExitCode {
             match error.kind() {
                 ErrorKind::FailedFairings(failed) => {
                     let names: Vec<_> = failed.iter().map(|info| info.name).collect();
-                    eprintln!("error: launch aborted by {} (reason logged above)", names.join(", "));
+                    eprintln!(
+                        "error: launch aborted by {} (reason logged above)",
+                        names.join(", ")
+                    );
                 }
                 kind => eprintln!("error: launch failed: {kind}"),
             }

@@ -36,8 +36,12 @@ impl QueryTokens {
     }
 
     fn parse(uri: &Origin<'_>) -> QueryTokens {
-        let Some(query) = uri.query() else { return QueryTokens::default() };
-        let values = query.segments().filter(|(name, _)| *name == QUERY_PARAMETER);
+        let Some(query) = uri.query() else {
+            return QueryTokens::default();
+        };
+        let values = query
+            .segments()
+            .filter(|(name, _)| *name == QUERY_PARAMETER);
         QueryTokens(values.map(|(_, value)| value.to_owned()).collect())
     }
 
@@ -54,7 +58,9 @@ impl QueryTokens {
         let redacted: Vec<Cow<'_, str>> = query
             .split('&')
             .map(|pair| match pair.split_once('=') {
-                Some((name, _)) if name == QUERY_PARAMETER => Cow::Owned(format!("{name}=redacted")),
+                Some((name, _)) if name == QUERY_PARAMETER => {
+                    Cow::Owned(format!("{name}=redacted"))
+                }
                 _ => Cow::Borrowed(pair),
             })
             .collect();
@@ -110,7 +116,9 @@ fn check_token_syntax(token: &str) -> Result<&str, AuthError> {
 
     let body = token.trim_end_matches('=');
     let b64token = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if !b64token {
         return Err(AuthError::InvalidToken(TokenError::MalformedCredentials));
     }
@@ -128,7 +136,10 @@ mod tests {
 
     #[test]
     fn authorization_values() {
-        assert_eq!(parse_authorization("Bearer abc.def.ghi"), Ok(Some("abc.def.ghi")));
+        assert_eq!(
+            parse_authorization("Bearer abc.def.ghi"),
+            Ok(Some("abc.def.ghi"))
+        );
         assert_eq!(parse_authorization("bearer abc"), Ok(Some("abc")));
         assert_eq!(parse_authorization("BEARER    abc"), Ok(Some("abc")));
         assert_eq!(parse_authorization("Bearer abc "), Ok(Some("abc")));
@@ -142,9 +153,22 @@ mod tests {
 
         assert_eq!(parse_authorization("Bearer"), invalid(TokenError::Empty));
         assert_eq!(parse_authorization("Bearer "), invalid(TokenError::Empty));
-        assert_eq!(parse_authorization("bearer    "), invalid(TokenError::Empty));
-        for bad in ["Bearer invalidToken abc", "Bearer a,b", "Bearer =", "Bearer a=b", "Bearer \"x\""] {
-            assert_eq!(parse_authorization(bad), invalid(TokenError::MalformedCredentials), "{bad}");
+        assert_eq!(
+            parse_authorization("bearer    "),
+            invalid(TokenError::Empty)
+        );
+        for bad in [
+            "Bearer invalidToken abc",
+            "Bearer a,b",
+            "Bearer =",
+            "Bearer a=b",
+            "Bearer \"x\"",
+        ] {
+            assert_eq!(
+                parse_authorization(bad),
+                invalid(TokenError::MalformedCredentials),
+                "{bad}"
+            );
         }
     }
 }

@@ -55,7 +55,11 @@ pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
     let timeout = *config.jwks_timeout;
     let (issuer, jwks_uri) = match config.key_source().map_err(|e| e.to_string())? {
         KeySource::Jwks { issuer, jwks_uri } => (issuer, jwks_uri),
-        KeySource::Discovery { base_url, issuer, jwks_uri } => {
+        KeySource::Discovery {
+            base_url,
+            issuer,
+            jwks_uri,
+        } => {
             let fetcher = Fetcher::new(timeout, is_loopback(&base_url))?;
             let document = discover(&fetcher, &base_url).await?;
             let jwks_uri = match jwks_uri {
@@ -63,7 +67,12 @@ pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
                 None => reqwest::Url::parse(&document.jwks_uri)
                     .map_err(|e| e.to_string())
                     .and_then(|uri| check_url(&uri).map(|()| uri))
-                    .map_err(|e| format!("discovered jwks_uri {:?} is unusable: {e}", document.jwks_uri))?,
+                    .map_err(|e| {
+                        format!(
+                            "discovered jwks_uri {:?} is unusable: {e}",
+                            document.jwks_uri
+                        )
+                    })?,
             };
             (issuer.unwrap_or(document.issuer), jwks_uri)
         }
@@ -80,7 +89,10 @@ pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
     let keys = KeyStore::load(source)
         .await
         .map_err(|e| format!("could not load the JSON Web Key Set: {e}"))?;
-    log::info!("JWT auth: issuer {issuer}, {} key(s) from {jwks_uri}", keys.snapshot().len());
+    log::info!(
+        "JWT auth: issuer {issuer}, {} key(s) from {jwks_uri}",
+        keys.snapshot().len()
+    );
 
     let policy = Policy {
         issuer,
@@ -96,7 +108,9 @@ pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
 /// Refreshes `keys` on schedule until the task is dropped. After a failure
 /// it retries sooner, doubling the delay up to the normal interval.
 async fn keep_fresh(keys: Arc<KeyStore>) {
-    let Some((every, first_retry)) = keys.refresh_schedule() else { return };
+    let Some((every, first_retry)) = keys.refresh_schedule() else {
+        return;
+    };
     let mut delay = every;
     loop {
         tokio::time::sleep(delay).await;
@@ -128,7 +142,9 @@ impl Fairing for JwtAuth {
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
-        let Some(verifier) = rocket.state::<Verifier>() else { return };
+        let Some(verifier) = rocket.state::<Verifier>() else {
+            return;
+        };
         let keys = verifier.keys().clone();
         let shutdown = rocket.shutdown();
         tokio::spawn(async move {
@@ -159,6 +175,8 @@ mod tests {
     #[tokio::test]
     async fn a_store_with_fixed_keys_has_no_refresh_task() {
         let keys = Arc::new(KeyStore::fixed(super::super::jwks::KeySet::new(vec![])));
-        tokio::time::timeout(Duration::from_secs(1), keep_fresh(keys)).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), keep_fresh(keys))
+            .await
+            .unwrap();
     }
 }

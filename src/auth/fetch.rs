@@ -25,7 +25,9 @@ pub fn check_url(url: &Url) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
-        "http" => Err(format!("{url} uses plain http: use https (http is allowed only for loopback hosts)")),
+        "http" => Err(format!(
+            "{url} uses plain http: use https (http is allowed only for loopback hosts)"
+        )),
         scheme => Err(format!("{url} has scheme `{scheme}`: use https")),
     }
 }
@@ -34,7 +36,9 @@ pub fn check_url(url: &Url) -> Result<(), String> {
 pub fn is_loopback(url: &Url) -> bool {
     // `Url` has already normalised the host (`127.1` is `127.0.0.1`, IPv6
     // is bracketed, names are lowercase).
-    let Some(host) = url.host_str() else { return false };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -48,7 +52,10 @@ pub struct FetchError {
 
 impl FetchError {
     fn new(url: &Url, cause: impl Into<String>) -> Self {
-        FetchError { url: url.to_string(), cause: cause.into() }
+        FetchError {
+            url: url.to_string(),
+            cause: cause.into(),
+        }
     }
 }
 
@@ -88,7 +95,11 @@ impl Fetcher {
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(redirects)
-            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ));
         if loopback_only {
             builder = builder.no_proxy();
         }
@@ -121,16 +132,28 @@ impl Fetcher {
             .await
             .map_err(describe)?;
         if response.status() != StatusCode::OK {
-            return Err(FetchError::new(url, format!("answered {}", response.status())));
+            return Err(FetchError::new(
+                url,
+                format!("answered {}", response.status()),
+            ));
         }
-        if response.content_length().is_some_and(|len| len > MAX_BODY as u64) {
-            return Err(FetchError::new(url, format!("body is larger than {MAX_BODY} bytes")));
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY as u64)
+        {
+            return Err(FetchError::new(
+                url,
+                format!("body is larger than {MAX_BODY} bytes"),
+            ));
         }
 
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(describe)? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(FetchError::new(url, format!("body is larger than {MAX_BODY} bytes")));
+                return Err(FetchError::new(
+                    url,
+                    format!("body is larger than {MAX_BODY} bytes"),
+                ));
             }
             body.extend_from_slice(&chunk);
         }
@@ -141,7 +164,8 @@ impl Fetcher {
     /// GETs `url` and parses its body as `T`.
     pub async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: &Url) -> Result<T, FetchError> {
         let body = self.get(url).await?;
-        serde_json::from_slice(&body).map_err(|e| FetchError::new(url, format!("invalid JSON: {e}")))
+        serde_json::from_slice(&body)
+            .map_err(|e| FetchError::new(url, format!("invalid JSON: {e}")))
     }
 }
 
@@ -250,11 +274,20 @@ mod tests {
     fn discovery_urls_join_without_double_slashes() {
         let (issuer, urls) = discovery_urls(&url("https://t.auth0.com/"));
         assert_eq!(issuer, "https://t.auth0.com/");
-        assert_eq!(urls[0].as_str(), "https://t.auth0.com/.well-known/openid-configuration");
-        assert_eq!(urls[1].as_str(), "https://t.auth0.com/.well-known/oauth-authorization-server");
+        assert_eq!(
+            urls[0].as_str(),
+            "https://t.auth0.com/.well-known/openid-configuration"
+        );
+        assert_eq!(
+            urls[1].as_str(),
+            "https://t.auth0.com/.well-known/oauth-authorization-server"
+        );
 
         let (_, urls) = discovery_urls(&url("https://idp.example.com/realms/a/"));
-        assert_eq!(urls[0].as_str(), "https://idp.example.com/realms/a/.well-known/openid-configuration");
+        assert_eq!(
+            urls[0].as_str(),
+            "https://idp.example.com/realms/a/.well-known/openid-configuration"
+        );
         assert_eq!(
             urls[1].as_str(),
             "https://idp.example.com/.well-known/oauth-authorization-server/realms/a"

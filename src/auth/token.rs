@@ -84,7 +84,9 @@ impl Verifier {
             .ok_or(TokenError::AlgorithmNotAllowed)?;
 
         let keys = self.key_set_for(header.kid.as_deref(), alg).await?;
-        let key = keys.find(header.kid.as_deref(), alg).ok_or(TokenError::NoApplicableKey)?;
+        let key = keys
+            .find(header.kid.as_deref(), alg)
+            .ok_or(TokenError::NoApplicableKey)?;
         match jsonwebtoken::crypto::verify(signature, signed.as_bytes(), key.decoding_key(), alg) {
             Ok(true) => {}
             Ok(false) | Err(_) => return Err(TokenError::Signature),
@@ -116,7 +118,9 @@ impl Verifier {
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
         let is_segment = |s: &str| {
-            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if ![header, payload, signature].into_iter().all(is_segment) {
             return Err(TokenError::Malformed);
@@ -124,7 +128,9 @@ impl Verifier {
 
         // Strict base64url: no padding, no non-zero trailing bits, so each
         // token has exactly one spelling.
-        let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenError::Malformed)?;
+        let header = URL_SAFE_NO_PAD
+            .decode(header)
+            .map_err(|_| TokenError::Malformed)?;
         let header: Header = serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
         if header.crit {
             // RFC 7515 §4.1.11: extensions listed in `crit` MUST be
@@ -137,13 +143,20 @@ impl Verifier {
 
     /// The key set to find `kid` in: the current one, or — when `kid` is
     /// unknown — a refetched one, at most once per cooldown.
-    async fn key_set_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<KeySet>, TokenError> {
+    async fn key_set_for(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<KeySet>, TokenError> {
         let seen = self.keys.generation();
         let keys = self.keys.snapshot();
         match kid {
             Some(kid) if !keys.has_kid(kid) => {
                 log::debug!("unknown kid: asking the key store for a refetch");
-                self.keys.refetch_for_unknown_kid(seen).await.ok_or(TokenError::NoApplicableKey)
+                self.keys
+                    .refetch_for_unknown_kid(seen)
+                    .await
+                    .ok_or(TokenError::NoApplicableKey)
             }
             _ if keys.find(kid, alg).is_none() => Err(TokenError::NoApplicableKey),
             _ => Ok(keys),
@@ -152,5 +165,7 @@ impl Verifier {
 }
 
 fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
