@@ -131,6 +131,11 @@ impl Verifier {
         let header = URL_SAFE_NO_PAD
             .decode(header)
             .map_err(|_| TokenError::Malformed)?;
+        // A derived `Deserialize` also accepts a JSON array, field by field
+        // (`["RS256"]`); RFC 7515 §4 wants an object.
+        if header.trim_ascii_start().first() != Some(&b'{') {
+            return Err(TokenError::Malformed);
+        }
         let header: Header = serde_json::from_slice(&header).map_err(|_| TokenError::Malformed)?;
         if header.crit {
             // RFC 7515 §4.1.11: extensions listed in `crit` MUST be
