@@ -225,6 +225,8 @@ pub enum Mode {
     Huge(usize),
     /// Closes the connection at once.
     Down,
+    /// Answers 302 to this location.
+    Redirect(String),
 }
 
 struct IdpState {
@@ -342,6 +344,13 @@ impl Idp {
             Mode::Garbage => respond(&mut stream, 200, b"<html>definitely not json").await,
             Mode::Empty => respond(&mut stream, 200, br#"{"keys":[]}"#).await,
             Mode::Down => {}
+            Mode::Redirect(location) => {
+                let head = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+                     Connection: close\r\n\r\n"
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+            }
             Mode::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
             Mode::Huge(size) => {
                 let head = format!(
@@ -423,6 +432,14 @@ pub async fn client_for(figment: Figment) -> Client {
 /// A local client for the service against `idp`.
 pub async fn client(idp: &Idp) -> Client {
     client_for(figment(idp, json!({}))).await
+}
+
+/// Why the auth fairing refuses to start with `figment`: the line it logs.
+pub async fn connect_error(figment: Figment) -> String {
+    match auth0_rocket_api::auth::fairing::connect(&figment).await {
+        Ok(_) => panic!("connect should have failed"),
+        Err(reason) => reason,
+    }
 }
 
 /// Why launch fails for `figment`.

@@ -1,0 +1,174 @@
+//! Where settings come from: code defaults → Rocket.toml (with profiles) →
+//! `ROCKET_*` → the Express sample's variable names. Each case runs in a
+//! figment `Jail`: its own working directory and environment.
+
+use std::time::Duration;
+
+use auth0_rocket_api::config::{figment, AuthConfig, DEFAULT_PORT};
+use figment::Jail;
+
+const TOML: &str = r#"
+    [default]
+    port = 4000
+
+    [default.auth]
+    issuer_base_url = "https://from-toml.example.test/"
+    audience = "toml-audience"
+    clock_tolerance = 7
+
+    [debug.auth]
+    jwks_cooldown = 1.5
+
+    [release.auth]
+    jwks_cooldown = 60
+"#;
+
+fn settings() -> AuthConfig {
+    AuthConfig::from_figment(&figment()).expect("valid settings")
+}
+
+#[test]
+fn code_defaults_apply_without_rocket_toml() {
+    Jail::expect_with(|jail| {
+        let config: rocket::Config = figment().extract()?;
+        assert_eq!(config.port, DEFAULT_PORT);
+        assert_eq!(config.address.to_string(), "127.0.0.1");
+
+        jail.set_env("ROCKET_PROFILE", "release");
+        let config: rocket::Config = figment().extract()?;
+        assert_eq!(
+            (config.port, config.address.to_string().as_str()),
+            (3010, "0.0.0.0")
+        );
+
+        // With no issuer anywhere, the message says what to set.
+        let error = AuthConfig::from_figment(&figment())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ISSUER_BASE_URL"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn rocket_toml_and_its_profiles() {
+    Jail::expect_with(|jail| {
+        jail.create_file("Rocket.toml", TOML)?;
+        let config: rocket::Config = figment().extract()?;
+        assert_eq!(config.port, 4000);
+        let auth = settings();
+        assert_eq!(
+            auth.issuer_base_url.as_deref(),
+            Some("https://from-toml.example.test/")
+        );
+        assert_eq!(auth.audience.0, ["toml-audience"]);
+        assert_eq!(*auth.clock_tolerance, Duration::from_secs(7));
+        assert_eq!(*auth.jwks_cooldown, Duration::from_millis(1500));
+        assert_eq!(
+            *auth.jwks_cache_max_age,
+            Duration::from_secs(600),
+            "code default"
+        );
+
+        jail.set_env("ROCKET_PROFILE", "release");
+        assert_eq!(*settings().jwks_cooldown, Duration::from_secs(60));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_default_address_in_rocket_toml_beats_the_code_default() {
+    Jail::expect_with(|jail| {
+        jail.create_file("Rocket.toml", "[default]\naddress = \"127.0.0.2\"")?;
+        jail.set_env("ROCKET_PROFILE", "release");
+        let config: rocket::Config = figment().extract()?;
+        assert_eq!(config.address.to_string(), "127.0.0.2");
+        Ok(())
+    });
+}
+
+#[test]
+fn environment_overrides_rocket_toml() {
+    Jail::expect_with(|jail| {
+        jail.create_file("Rocket.toml", TOML)?;
+
+        jail.set_env(
+            "ROCKET_AUTH",
+            r#"{audience="rocket-auth",jwks_timeout=0.5}"#,
+        );
+        jail.set_env("ROCKET_PORT", "4321");
+        let auth = settings();
+        assert_eq!(auth.audience.0, ["rocket-auth"]);
+        assert_eq!(*auth.jwks_timeout, Duration::from_millis(500));
+        assert_eq!(
+            *auth.clock_tolerance,
+            Duration::from_secs(7),
+            "untouched keys stay"
+        );
+        assert_eq!(figment().extract::<rocket::Config>()?.port, 4321);
+
+        // The named variables win over ROCKET_AUTH, read as raw strings.
+        jail.set_env("AUDIENCE", "12345");
+        jail.set_env("ISSUER_BASE_URL", "http://127.0.0.1:9999");
+        let auth = settings();
+        assert_eq!(auth.audience.0, ["12345"]);
+        assert_eq!(
+            auth.issuer_base_url.as_deref(),
+            Some("http://127.0.0.1:9999")
+        );
+
+        jail.set_env("AUDIENCE", "\"quoted\"");
+        assert_eq!(settings().audience.0, ["\"quoted\""]);
+
+        jail.set_env("ISSUER", "https://custom.example.test/");
+        jail.set_env("JWKS_URI", "https://custom.example.test/keys");
+        let auth = settings();
+        assert_eq!(auth.issuer.as_deref(), Some("https://custom.example.test/"));
+        assert_eq!(
+            auth.jwks_uri.as_deref(),
+            Some("https://custom.example.test/keys")
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn empty_named_variables_are_unset() {
+    Jail::expect_with(|jail| {
+        jail.create_file("Rocket.toml", TOML)?;
+        jail.set_env("AUDIENCE", "");
+        assert_eq!(settings().audience.0, ["toml-audience"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_settings_name_themselves() {
+    Jail::expect_with(|jail| {
+        jail.create_file("Rocket.toml", TOML)?;
+
+        jail.set_env("ISSUER_BASE_URL", "http://idp.example.test/");
+        let error = AuthConfig::from_figment(&figment())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("invalid setting `auth.issuer_base_url`"),
+            "{error}"
+        );
+        assert!(error.contains("ISSUER_BASE_URL"), "{error}");
+
+        jail.set_env("ISSUER_BASE_URL", "not a url");
+        let error = AuthConfig::from_figment(&figment())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`auth.issuer_base_url`"), "{error}");
+
+        jail.set_env("ISSUER_BASE_URL", "https://ok.example.test/");
+        jail.set_env("ROCKET_AUTH", "{clock_tolerance=\"soon\"}");
+        let error = AuthConfig::from_figment(&figment())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`auth.clock_tolerance`"), "{error}");
+        Ok(())
+    });
+}
