@@ -2,6 +2,9 @@
 //! `ROCKET_*` → the Express sample's variable names. Each case runs in a
 //! figment `Jail`: its own working directory and environment.
 
+// `Jail::expect_with` closures must return `figment::Error`, which is large.
+#![allow(clippy::result_large_err)]
+
 use std::time::Duration;
 
 use auth0_rocket_api::config::{figment, AuthConfig, DEFAULT_PORT};

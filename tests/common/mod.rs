@@ -353,9 +353,7 @@ impl Idp {
             }
             Mode::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
             Mode::Huge(size) => {
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
-                );
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
                 let _ = stream.write_all(head.as_bytes()).await;
                 let _ = stream.write_all(br#"{"keys":[""#).await;
                 let chunk = vec![b'A'; 64 * 1024];
