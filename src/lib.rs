@@ -15,6 +15,7 @@ pub mod auth;
 pub mod catchers;
 pub mod config;
 pub mod cors;
+pub mod logger;
 pub mod routes;
 
 use rocket::fs::FileServer;
@@ -27,6 +28,11 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The service, configured from `figment` (tests pass their own).
 pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
+    logger::init(
+        figment
+            .extract_inner("log_level")
+            .unwrap_or(rocket::config::LogLevel::Normal),
+    );
     let mut rocket = rocket::custom(figment)
         .attach(auth::JwtAuth::fairing())
         .attach(cors::Cors::fairing())

@@ -110,9 +110,12 @@ async fn the_documented_start_line_over_real_http() {
         ("ISSUER_BASE_URL", idp.base_url()),
         ("AUDIENCE", AUDIENCE.to_owned()),
     ];
+    let log_path =
+        std::env::temp_dir().join(format!("auth0-rocket-api-log-{}", std::process::id()));
+    let log_file = std::fs::File::create(&log_path).unwrap();
     let mut server = Server(
         command(Path::new(env!("CARGO_MANIFEST_DIR")), &env)
-            .stdout(Stdio::null())
+            .stdout(log_file)
             .spawn()
             .unwrap(),
     );
@@ -213,6 +216,28 @@ async fn the_documented_start_line_over_real_http() {
         "http://localhost:3000"
     );
     assert_eq!(response.headers()["cache-control"], "no-store");
+
+    // A query token, refused by default, must not reach the log either.
+    let (status, _, _) = call(&base, &format!("/api/private?access_token={valid}"), None).await;
+    assert_eq!(status, 401);
+
+    // The log never holds a token, and rejections add no warnings.
+    drop(server);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    std::fs::remove_file(&log_path).ok();
+    let signature = valid.rsplit_once('.').unwrap().1;
+    assert!(
+        log.contains("GET /api/private"),
+        "the log is captured: {log}"
+    );
+    assert!(
+        !log.contains(signature) && !log.contains(&broken[..40]),
+        "token in log:\n{log}"
+    );
+    assert!(
+        !log.contains("Warning") && !log.contains("Request guard"),
+        "{log}"
+    );
 }
 
 fn run_to_exit(dir: &Path, env: &[(&str, String)]) -> (i32, String) {
