@@ -28,6 +28,10 @@ use crate::auth::fetch::check_url;
 /// The port of the Express sample.
 pub const DEFAULT_PORT: u16 = 3010;
 
+/// The audience of development-issuer tokens when none is configured (the
+/// API identifier Auth0's quickstarts suggest).
+pub const DEV_AUDIENCE: &str = "https://quickstarts/api";
+
 /// The named environment variables and the `auth` setting each one sets.
 pub const NAMED_VARIABLES: [(&str, &str); 4] = [
     ("ISSUER_BASE_URL", "issuer_base_url"),
@@ -119,6 +123,11 @@ pub struct AuthConfig {
     /// Longest accepted token, in bytes. Default 16384.
     #[serde(default = "defaults::max_token_size")]
     pub max_token_size: usize,
+    /// Run the built-in development issuer when no real issuer is
+    /// configured. Debug profile only. Default `false` (the shipped
+    /// `Rocket.toml` sets it in `[debug.auth]`).
+    #[serde(default)]
+    pub dev_issuer: bool,
 }
 
 mod defaults {
@@ -143,14 +152,10 @@ mod defaults {
 
 /// Every asymmetric algorithm jsonwebtoken implements.
 pub fn default_algorithms() -> Vec<Algorithm> {
-    [
-        AlgorithmFamily::Rsa,
-        AlgorithmFamily::Ec,
-        AlgorithmFamily::Ed,
-    ]
-    .iter()
-    .flat_map(|family| family.algorithms().iter().copied())
-    .collect()
+    [AlgorithmFamily::Rsa, AlgorithmFamily::Ec, AlgorithmFamily::Ed]
+        .iter()
+        .flat_map(|family| family.algorithms().iter().copied())
+        .collect()
 }
 
 /// Where the issuer's identity and keys come from, once settings are checked.
@@ -158,29 +163,59 @@ pub fn default_algorithms() -> Vec<Algorithm> {
 pub enum KeySource {
     /// OIDC / RFC 8414 discovery from `base_url`; `issuer` and `jwks_uri`
     /// override what the discovery document says.
-    Discovery {
-        base_url: Url,
-        issuer: Option<String>,
-        jwks_uri: Option<Url>,
-    },
+    Discovery { base_url: Url, issuer: Option<String>, jwks_uri: Option<Url> },
     /// `issuer` and `jwks_uri` both given: no discovery.
     Jwks { issuer: String, jwks_uri: Url },
+    /// No real issuer configured and `dev_issuer` on: the built-in
+    /// development issuer signs and verifies.
+    DevIssuer,
 }
 
 impl AuthConfig {
     /// Extracts the `auth` table of `figment` and checks it.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let config: AuthConfig = figment
-            .focus("auth")
-            .extract()
-            .map_err(ConfigError::from_figment)?;
+        let config: AuthConfig =
+            figment.focus("auth").extract().map_err(ConfigError::from_figment)?;
+        let profile = figment.profile();
+        if config.dev_issuer && profile != "debug" {
+            return Err(ConfigError::invalid(
+                "dev_issuer",
+                format!(
+                    "the development issuer is only allowed in the debug profile, and this is \
+                     the `{profile}` profile: remove `dev_issuer` and configure a real issuer"
+                ),
+            ));
+        }
         config.key_source()?;
         config.validate()?;
         Ok(config)
     }
 
+    /// Whether any part of a real issuer is configured.
+    fn has_real_issuer(&self) -> bool {
+        self.issuer_base_url.is_some() || self.issuer.is_some() || self.jwks_uri.is_some()
+    }
+
+    /// Whether the development issuer runs: enabled, and no real issuer.
+    pub fn uses_dev_issuer(&self) -> bool {
+        self.dev_issuer && !self.has_real_issuer()
+    }
+
+    /// The accepted audiences: as configured, or [`DEV_AUDIENCE`] for the
+    /// development issuer when none is.
+    pub fn audiences(&self) -> Vec<String> {
+        match self.audience.0.is_empty() && self.uses_dev_issuer() {
+            true => vec![DEV_AUDIENCE.to_owned()],
+            false => self.audience.0.clone(),
+        }
+    }
+
     /// Where keys come from; fails if no issuer is configured.
     pub fn key_source(&self) -> Result<KeySource, ConfigError> {
+        if self.uses_dev_issuer() {
+            return Ok(KeySource::DevIssuer);
+        }
+
         let url = |setting: &'static str, value: &str| {
             let url = Url::parse(value.trim())
                 .map_err(|e| ConfigError::invalid(setting, format!("not a URL ({e})")))?;
@@ -192,11 +227,7 @@ impl AuthConfig {
             Some("") => return Err(ConfigError::invalid("issuer", "is empty".into())),
             issuer => issuer.map(String::from),
         };
-        let jwks_uri = self
-            .jwks_uri
-            .as_deref()
-            .map(|u| url("jwks_uri", u))
-            .transpose()?;
+        let jwks_uri = self.jwks_uri.as_deref().map(|u| url("jwks_uri", u)).transpose()?;
         match (&self.issuer_base_url, issuer, jwks_uri) {
             (_, Some(issuer), Some(jwks_uri)) => Ok(KeySource::Jwks { issuer, jwks_uri }),
             (Some(base), issuer, jwks_uri) => Ok(KeySource::Discovery {
@@ -213,48 +244,32 @@ impl AuthConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.audience.0.is_empty() {
+        if self.audiences().is_empty() {
             return Err(ConfigError::Missing {
                 setting: "audience",
                 hint: "set AUDIENCE to your API's identifier (e.g. https://api.example.com)",
             });
         }
         if self.audience.0.iter().any(|a| a.trim().is_empty()) {
-            return Err(ConfigError::invalid(
-                "audience",
-                "contains an empty value".into(),
-            ));
+            return Err(ConfigError::invalid("audience", "contains an empty value".into()));
         }
         if self.algorithms.is_empty() {
             return Err(ConfigError::invalid("algorithms", "is empty".into()));
         }
-        if let Some(alg) = self
-            .algorithms
-            .iter()
-            .find(|a| a.family() == AlgorithmFamily::Hmac)
-        {
+        if let Some(alg) = self.algorithms.iter().find(|a| a.family() == AlgorithmFamily::Hmac) {
             return Err(ConfigError::invalid(
                 "algorithms",
                 format!("{alg:?} is symmetric: it can't be verified with a JSON Web Key Set"),
             ));
         }
         if self.jwks_timeout.is_zero() {
-            return Err(ConfigError::invalid(
-                "jwks_timeout",
-                "must be more than 0".into(),
-            ));
+            return Err(ConfigError::invalid("jwks_timeout", "must be more than 0".into()));
         }
         if self.jwks_cache_max_age.is_zero() {
-            return Err(ConfigError::invalid(
-                "jwks_cache_max_age",
-                "must be more than 0".into(),
-            ));
+            return Err(ConfigError::invalid("jwks_cache_max_age", "must be more than 0".into()));
         }
         if self.max_token_size == 0 {
-            return Err(ConfigError::invalid(
-                "max_token_size",
-                "must be more than 0".into(),
-            ));
+            return Err(ConfigError::invalid("max_token_size", "must be more than 0".into()));
         }
 
         Ok(())
@@ -352,22 +367,13 @@ impl<'de> Deserialize<'de> for Seconds {
 /// set it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigError {
-    Missing {
-        setting: &'static str,
-        hint: &'static str,
-    },
-    Invalid {
-        setting: String,
-        problem: String,
-    },
+    Missing { setting: &'static str, hint: &'static str },
+    Invalid { setting: String, problem: String },
 }
 
 impl ConfigError {
     fn invalid(setting: &str, problem: String) -> Self {
-        ConfigError::Invalid {
-            setting: setting.to_owned(),
-            problem,
-        }
+        ConfigError::Invalid { setting: setting.to_owned(), problem }
     }
 
     fn from_figment(error: figment::Error) -> Self {
@@ -396,10 +402,7 @@ impl ConfigError {
     }
 
     fn env_name(setting: &str) -> Option<&'static str> {
-        NAMED_VARIABLES
-            .iter()
-            .find(|(_, key)| *key == setting)
-            .map(|(var, _)| *var)
+        NAMED_VARIABLES.iter().find(|(_, key)| *key == setting).map(|(var, _)| *var)
     }
 }
 
@@ -453,10 +456,8 @@ mod tests {
 
     #[test]
     fn durations_take_fractional_seconds() {
-        let config = extract(&format!(
-            "{VALID}\njwks_cooldown = 0.25\nclock_tolerance = 0"
-        ))
-        .unwrap();
+        let config =
+            extract(&format!("{VALID}\njwks_cooldown = 0.25\nclock_tolerance = 0")).unwrap();
         assert_eq!(*config.jwks_cooldown, Duration::from_millis(250));
         assert!(config.clock_tolerance.is_zero());
 
@@ -476,21 +477,13 @@ mod tests {
 
         let error = extract("[auth]\nissuer_base_url = \"https://t.example.com\"\naudience = 5")
             .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("invalid setting `auth.audience`"),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("invalid setting `auth.audience`"), "{error}");
     }
 
     #[test]
     fn missing_settings_name_the_variable_to_set() {
         let error = extract("[auth]\naudience = \"x\"").unwrap_err();
-        assert!(
-            error.to_string().contains("`auth.issuer_base_url`"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("`auth.issuer_base_url`"), "{error}");
         assert!(error.to_string().contains("ISSUER_BASE_URL"), "{error}");
 
         let error = extract("[auth]\nissuer_base_url = \"https://t.example.com\"").unwrap_err();
@@ -507,9 +500,7 @@ mod tests {
             ("audiense = \"typo\"", "auth.audiense"),
             ("jwks_uri = \"ftp://x\"", "auth.jwks_uri"),
         ] {
-            let error = extract(&format!("{VALID}\n{extra}"))
-                .unwrap_err()
-                .to_string();
+            let error = extract(&format!("{VALID}\n{extra}")).unwrap_err().to_string();
             assert!(error.contains(&format!("`{setting}`")), "{extra}: {error}");
         }
     }
@@ -521,15 +512,32 @@ mod tests {
                 .unwrap_err();
         assert!(error.to_string().contains("https"), "{error}");
 
-        for base in [
-            "http://127.0.0.1:9/",
-            "http://localhost:9",
-            "http://[::1]:9/",
-            "http://127.9.9.9",
-        ] {
+        for base in
+            ["http://127.0.0.1:9/", "http://localhost:9", "http://[::1]:9/", "http://127.9.9.9"]
+        {
             let toml = format!("[auth]\nissuer_base_url = \"{base}\"\naudience = \"a\"");
             assert!(extract(&toml).is_ok(), "{base}");
         }
+    }
+
+    #[test]
+    fn the_dev_issuer_runs_only_without_a_real_issuer_and_only_in_debug() {
+        let debug = |toml: &str| {
+            AuthConfig::from_figment(&Figment::from(Toml::string(toml)).select("debug"))
+        };
+        let config = debug("[auth]\ndev_issuer = true\nclock_tolerance = 1").unwrap();
+        assert_eq!(config.key_source().unwrap(), KeySource::DevIssuer);
+        assert_eq!(config.audiences(), [DEV_AUDIENCE]);
+
+        let config = debug("[auth]\ndev_issuer = true\naudience = \"mine\"").unwrap();
+        assert_eq!(config.audiences(), ["mine"]);
+
+        let config = debug(&format!("{VALID}\ndev_issuer = true")).unwrap();
+        assert!(matches!(config.key_source().unwrap(), KeySource::Discovery { .. }));
+
+        let release = Figment::from(Toml::string("[auth]\ndev_issuer = true")).select("release");
+        let error = AuthConfig::from_figment(&release).unwrap_err().to_string();
+        assert!(error.contains("`auth.dev_issuer`") && error.contains("release"), "{error}");
     }
 
     #[test]
@@ -538,9 +546,6 @@ mod tests {
             "[auth]\nissuer = \"https://i.example.com/\"\njwks_uri = \"https://i.example.com/jwks\"\naudience = \"a\"",
         )
         .unwrap();
-        assert!(matches!(
-            config.key_source().unwrap(),
-            KeySource::Jwks { .. }
-        ));
+        assert!(matches!(config.key_source().unwrap(), KeySource::Jwks { .. }));
     }
 }

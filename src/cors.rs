@@ -35,9 +35,7 @@ impl CorsConfig {
     fn check(&self) -> Result<(), String> {
         for origin in &self.allowed_origins {
             let parsed = reqwest::Url::parse(origin).ok();
-            let serialized = parsed
-                .as_ref()
-                .map(|url| url.origin().ascii_serialization());
+            let serialized = parsed.as_ref().map(|url| url.origin().ascii_serialization());
             if serialized.as_deref() != Some(origin.as_str()) {
                 return Err(format!(
                     "invalid setting `cors.allowed_origins`: {origin:?} is not an origin \
@@ -77,10 +75,7 @@ impl Cors {
 #[rocket::async_trait]
 impl Fairing for Cors {
     fn info(&self) -> Info {
-        Info {
-            name: "CORS",
-            kind: Kind::Ignite | Kind::Response,
-        }
+        Info { name: "CORS", kind: Kind::Ignite | Kind::Response }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
@@ -100,14 +95,8 @@ impl Fairing for Cors {
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         res.adjoin_header(Header::new("Vary", "Origin"));
         if let Some(origin) = Cors::allowed_origin(req) {
-            res.set_header(Header::new(
-                "Access-Control-Allow-Origin",
-                origin.to_owned(),
-            ));
-            res.set_header(Header::new(
-                "Access-Control-Expose-Headers",
-                "WWW-Authenticate",
-            ));
+            res.set_header(Header::new("Access-Control-Allow-Origin", origin.to_owned()));
+            res.set_header(Header::new("Access-Control-Expose-Headers", "WWW-Authenticate"));
         }
     }
 }

@@ -15,10 +15,11 @@ pub mod auth;
 pub mod catchers;
 pub mod config;
 pub mod cors;
+pub mod dev_issuer;
+pub mod explorer;
 pub mod logger;
 pub mod routes;
 
-use rocket::fs::FileServer;
 use rocket::{Build, Rocket};
 
 /// The service, configured from `Rocket.toml` and the environment.
@@ -28,22 +29,14 @@ pub fn rocket() -> Rocket<Build> {
 
 /// The service, configured from `figment` (tests pass their own).
 pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
-    logger::init(
-        figment
-            .extract_inner("log_level")
-            .unwrap_or(rocket::config::LogLevel::Normal),
-    );
-    let mut rocket = rocket::custom(figment)
+    logger::init(figment.extract_inner("log_level").unwrap_or(rocket::config::LogLevel::Normal));
+    let rocket = rocket::custom(figment)
+        .attach(dev_issuer::DevIssuer::fairing())
         .attach(auth::JwtAuth::fairing())
         .attach(cors::Cors::fairing())
         .mount("/api", routes::routes())
         .mount("/api", cors::routes())
         .register("/api", catchers::catchers());
 
-    let static_dir = rocket::fs::relative!("static");
-    if std::path::Path::new(static_dir).is_dir() {
-        rocket = rocket.mount("/", FileServer::from(static_dir));
-    }
-
-    rocket
+    explorer::mount(rocket)
 }

@@ -70,11 +70,7 @@ impl Log for Logger {
             return;
         }
 
-        let indent = if Self::is_indented(record) {
-            "   >> "
-        } else {
-            ""
-        };
+        let indent = if Self::is_indented(record) { "   >> " } else { "" };
         let prefix = match level {
             Level::Error if indent.is_empty() => "Error: ",
             Level::Warn if indent.is_empty() => "Warning: ",

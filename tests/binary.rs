@@ -28,11 +28,7 @@ const OWN_VARIABLES: [&str; 9] = [
 ];
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Kills the server when the test ends, however it ends.
@@ -64,12 +60,7 @@ async fn wait_until_up(base: &str, server: &mut Server) {
         if let Ok(Some(status)) = server.0.try_wait() {
             panic!("server exited early: {status}");
         }
-        if http()
-            .get(format!("{base}/api/public"))
-            .send()
-            .await
-            .is_ok()
-        {
+        if http().get(format!("{base}/api/public")).send().await.is_ok() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -84,16 +75,10 @@ async fn call(base: &str, path: &str, authorization: Option<&str>) -> (u16, Opti
     }
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
-    let challenge = response
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let challenge =
+        response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
     let body = response.bytes().await.unwrap();
-    (
-        status,
-        challenge,
-        serde_json::from_slice(&body).unwrap_or(Value::Null),
-    )
+    (status, challenge, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
 /// `ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT=<p>
@@ -114,10 +99,7 @@ async fn the_documented_start_line_over_real_http() {
         std::env::temp_dir().join(format!("auth0-rocket-api-log-{}", std::process::id()));
     let log_file = std::fs::File::create(&log_path).unwrap();
     let mut server = Server(
-        command(Path::new(env!("CARGO_MANIFEST_DIR")), &env)
-            .stdout(log_file)
-            .spawn()
-            .unwrap(),
+        command(Path::new(env!("CARGO_MANIFEST_DIR")), &env).stdout(log_file).spawn().unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base, &mut server).await;
@@ -130,31 +112,18 @@ async fn the_documented_start_line_over_real_http() {
 
     let (status, challenge, body) = call(&base, "/api/public", None).await;
     assert_eq!((status, challenge), (200, None));
-    assert!(body["message"]
-        .as_str()
-        .unwrap()
-        .starts_with("Hello from a public endpoint!"));
+    assert!(body["message"].as_str().unwrap().starts_with("Hello from a public endpoint!"));
 
     for path in ["/api/private", "/api/private-scoped"] {
-        assert_eq!(
-            call(&base, path, None).await.1,
-            missing,
-            "{path}: no header"
-        );
+        assert_eq!(call(&base, path, None).await.1, missing, "{path}: no header");
         // Over HTTP, hyper trims these to "Bearer" and "".
         for (value, expected) in [
             ("Bearer ", Some(invalid_token("Bearer token is empty"))),
             ("Bearer", Some(invalid_token("Bearer token is empty"))),
             ("", missing.clone()),
             ("   ", missing.clone()),
-            (
-                "Bearer invalidToken",
-                Some(invalid_token("Invalid Compact JWS")),
-            ),
-            (
-                "Bearer invalidToken abc",
-                Some(invalid_token("Malformed bearer token")),
-            ),
+            ("Bearer invalidToken", Some(invalid_token("Invalid Compact JWS"))),
+            ("Bearer invalidToken abc", Some(invalid_token("Malformed bearer token"))),
         ] {
             let (status, challenge, body) = call(&base, path, Some(value)).await;
             assert_eq!((status, &challenge), (401, &expected), "{path} {value:?}");
@@ -165,44 +134,20 @@ async fn the_documented_start_line_over_real_http() {
             (status, challenge),
             (401, Some(invalid_token("signature verification failed")))
         );
-        assert_eq!(
-            call(&base, path, Some(&format!("Bearer {valid}"))).await.0,
-            200,
-            "{path}"
-        );
+        assert_eq!(call(&base, path, Some(&format!("Bearer {valid}"))).await.0, 200, "{path}");
     }
 
     let no_scope = key.token(&claims_with(&idp, serde_json::json!({"scope": null})));
-    let (status, _, body) = call(
-        &base,
-        "/api/private-scoped",
-        Some(&format!("Bearer {no_scope}")),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (403, Some("Missing 'scope' claim"))
-    );
-    let write = key.token(&claims_with(
-        &idp,
-        serde_json::json!({"scope": "write:messages"}),
-    ));
-    let (status, _, body) = call(
-        &base,
-        "/api/private-scoped",
-        Some(&format!("Bearer {write}")),
-    )
-    .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (403, Some("Insufficient Scope"))
-    );
+    let (status, _, body) =
+        call(&base, "/api/private-scoped", Some(&format!("Bearer {no_scope}"))).await;
+    assert_eq!((status, body["message"].as_str()), (403, Some("Missing 'scope' claim")));
+    let write = key.token(&claims_with(&idp, serde_json::json!({"scope": "write:messages"})));
+    let (status, _, body) =
+        call(&base, "/api/private-scoped", Some(&format!("Bearer {write}"))).await;
+    assert_eq!((status, body["message"].as_str()), (403, Some("Insufficient Scope")));
 
     let (status, _, body) = call(&base, "/api/nowhere", None).await;
-    assert_eq!(
-        (status, body),
-        (404, serde_json::json!({"message": "Not Found"}))
-    );
+    assert_eq!((status, body), (404, serde_json::json!({"message": "Not Found"})));
 
     let response = http()
         .get(format!("{base}/api/private"))
@@ -211,10 +156,7 @@ async fn the_documented_start_line_over_real_http() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        response.headers()["access-control-allow-origin"],
-        "http://localhost:3000"
-    );
+    assert_eq!(response.headers()["access-control-allow-origin"], "http://localhost:3000");
     assert_eq!(response.headers()["cache-control"], "no-store");
 
     // A query token, refused by default, must not reach the log either.
@@ -226,18 +168,9 @@ async fn the_documented_start_line_over_real_http() {
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).ok();
     let signature = valid.rsplit_once('.').unwrap().1;
-    assert!(
-        log.contains("GET /api/private"),
-        "the log is captured: {log}"
-    );
-    assert!(
-        !log.contains(signature) && !log.contains(&broken[..40]),
-        "token in log:\n{log}"
-    );
-    assert!(
-        !log.contains("Warning") && !log.contains("Request guard"),
-        "{log}"
-    );
+    assert!(log.contains("GET /api/private"), "the log is captured: {log}");
+    assert!(!log.contains(signature) && !log.contains(&broken[..40]), "token in log:\n{log}");
+    assert!(!log.contains("Warning") && !log.contains("Request guard"), "{log}");
 }
 
 fn run_to_exit(dir: &Path, env: &[(&str, String)]) -> (i32, String) {
@@ -258,17 +191,11 @@ fn a_missing_setting_exits_1_with_a_line_naming_it() {
     ];
     let (code, output) = run_to_exit(&dir, &env);
     assert_eq!(code, 1, "{output}");
-    assert!(
-        output.contains("missing setting `auth.audience`"),
-        "{output}"
-    );
+    assert!(output.contains("missing setting `auth.audience`"), "{output}");
     assert!(output.contains("AUDIENCE"), "{output}");
     assert!(!output.contains("panicked"), "{output}");
 
-    let env = [
-        ("AUDIENCE", "a".to_owned()),
-        ("ROCKET_PORT", free_port().to_string()),
-    ];
+    let env = [("AUDIENCE", "a".to_owned()), ("ROCKET_PORT", free_port().to_string())];
     let (code, output) = run_to_exit(&dir, &env);
     assert_eq!(code, 1, "{output}");
     assert!(output.contains("ISSUER_BASE_URL"), "{output}");
@@ -289,20 +216,12 @@ async fn a_dot_env_file_is_read() {
     .unwrap();
 
     let port = free_port();
-    let env = [
-        ("ROCKET_PORT", port.to_string()),
-        ("ROCKET_ADDRESS", "127.0.0.1".to_owned()),
-    ];
+    let env = [("ROCKET_PORT", port.to_string()), ("ROCKET_ADDRESS", "127.0.0.1".to_owned())];
     let mut server = Server(command(&dir, &env).stdout(Stdio::null()).spawn().unwrap());
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base, &mut server).await;
     let token = key.token(&good_claims(&idp));
-    assert_eq!(
-        call(&base, "/api/private", Some(&format!("Bearer {token}")))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(call(&base, "/api/private", Some(&format!("Bearer {token}"))).await.0, 200);
 
     drop(server);
     std::fs::remove_dir_all(&dir).ok();

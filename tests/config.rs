@@ -39,15 +39,10 @@ fn code_defaults_apply_without_rocket_toml() {
 
         jail.set_env("ROCKET_PROFILE", "release");
         let config: rocket::Config = figment().extract()?;
-        assert_eq!(
-            (config.port, config.address.to_string().as_str()),
-            (3010, "0.0.0.0")
-        );
+        assert_eq!((config.port, config.address.to_string().as_str()), (3010, "0.0.0.0"));
 
         // With no issuer anywhere, the message says what to set.
-        let error = AuthConfig::from_figment(&figment())
-            .unwrap_err()
-            .to_string();
+        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
         assert!(error.contains("ISSUER_BASE_URL"), "{error}");
         Ok(())
     });
@@ -60,18 +55,11 @@ fn rocket_toml_and_its_profiles() {
         let config: rocket::Config = figment().extract()?;
         assert_eq!(config.port, 4000);
         let auth = settings();
-        assert_eq!(
-            auth.issuer_base_url.as_deref(),
-            Some("https://from-toml.example.test/")
-        );
+        assert_eq!(auth.issuer_base_url.as_deref(), Some("https://from-toml.example.test/"));
         assert_eq!(auth.audience.0, ["toml-audience"]);
         assert_eq!(*auth.clock_tolerance, Duration::from_secs(7));
         assert_eq!(*auth.jwks_cooldown, Duration::from_millis(1500));
-        assert_eq!(
-            *auth.jwks_cache_max_age,
-            Duration::from_secs(600),
-            "code default"
-        );
+        assert_eq!(*auth.jwks_cache_max_age, Duration::from_secs(600), "code default");
 
         jail.set_env("ROCKET_PROFILE", "release");
         assert_eq!(*settings().jwks_cooldown, Duration::from_secs(60));
@@ -95,19 +83,12 @@ fn environment_overrides_rocket_toml() {
     Jail::expect_with(|jail| {
         jail.create_file("Rocket.toml", TOML)?;
 
-        jail.set_env(
-            "ROCKET_AUTH",
-            r#"{audience="rocket-auth",jwks_timeout=0.5}"#,
-        );
+        jail.set_env("ROCKET_AUTH", r#"{audience="rocket-auth",jwks_timeout=0.5}"#);
         jail.set_env("ROCKET_PORT", "4321");
         let auth = settings();
         assert_eq!(auth.audience.0, ["rocket-auth"]);
         assert_eq!(*auth.jwks_timeout, Duration::from_millis(500));
-        assert_eq!(
-            *auth.clock_tolerance,
-            Duration::from_secs(7),
-            "untouched keys stay"
-        );
+        assert_eq!(*auth.clock_tolerance, Duration::from_secs(7), "untouched keys stay");
         assert_eq!(figment().extract::<rocket::Config>()?.port, 4321);
 
         // The named variables win over ROCKET_AUTH, read as raw strings.
@@ -115,10 +96,7 @@ fn environment_overrides_rocket_toml() {
         jail.set_env("ISSUER_BASE_URL", "http://127.0.0.1:9999");
         let auth = settings();
         assert_eq!(auth.audience.0, ["12345"]);
-        assert_eq!(
-            auth.issuer_base_url.as_deref(),
-            Some("http://127.0.0.1:9999")
-        );
+        assert_eq!(auth.issuer_base_url.as_deref(), Some("http://127.0.0.1:9999"));
 
         jail.set_env("AUDIENCE", "\"quoted\"");
         assert_eq!(settings().audience.0, ["\"quoted\""]);
@@ -127,10 +105,7 @@ fn environment_overrides_rocket_toml() {
         jail.set_env("JWKS_URI", "https://custom.example.test/keys");
         let auth = settings();
         assert_eq!(auth.issuer.as_deref(), Some("https://custom.example.test/"));
-        assert_eq!(
-            auth.jwks_uri.as_deref(),
-            Some("https://custom.example.test/keys")
-        );
+        assert_eq!(auth.jwks_uri.as_deref(), Some("https://custom.example.test/keys"));
         Ok(())
     });
 }
@@ -151,26 +126,17 @@ fn bad_settings_name_themselves() {
         jail.create_file("Rocket.toml", TOML)?;
 
         jail.set_env("ISSUER_BASE_URL", "http://idp.example.test/");
-        let error = AuthConfig::from_figment(&figment())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with("invalid setting `auth.issuer_base_url`"),
-            "{error}"
-        );
+        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
+        assert!(error.starts_with("invalid setting `auth.issuer_base_url`"), "{error}");
         assert!(error.contains("ISSUER_BASE_URL"), "{error}");
 
         jail.set_env("ISSUER_BASE_URL", "not a url");
-        let error = AuthConfig::from_figment(&figment())
-            .unwrap_err()
-            .to_string();
+        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
         assert!(error.contains("`auth.issuer_base_url`"), "{error}");
 
         jail.set_env("ISSUER_BASE_URL", "https://ok.example.test/");
         jail.set_env("ROCKET_AUTH", "{clock_tolerance=\"soon\"}");
-        let error = AuthConfig::from_figment(&figment())
-            .unwrap_err()
-            .to_string();
+        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
         assert!(error.contains("`auth.clock_tolerance`"), "{error}");
         Ok(())
     });

@@ -28,11 +28,7 @@ async fn header_scheme_is_case_insensitive_with_one_or_more_spaces() {
         assert_eq!(response.status(), Status::Ok, "{value:.20}");
     }
 
-    for value in [
-        format!("Token {token}"),
-        format!("Bearer{token}"),
-        format!("JWT {token}"),
-    ] {
+    for value in [format!("Token {token}"), format!("Bearer{token}"), format!("JWT {token}")] {
         let (status, challenge, message) =
             outcome(get(&client, "/api/private", Some(&value)).await).await;
         assert_eq!(
@@ -72,10 +68,7 @@ async fn query_tokens_are_refused_by_default() {
     let client = client(&idp).await;
     let token = key.token(&good_claims(&idp));
 
-    let response = client
-        .get(format!("/api/private?access_token={token}"))
-        .dispatch()
-        .await;
+    let response = client.get(format!("/api/private?access_token={token}")).dispatch().await;
     let (status, challenge, message) = outcome(response).await;
     assert_eq!(
         (status, challenge.as_deref(), message.as_str()),
@@ -98,15 +91,10 @@ async fn query_tokens_when_allowed() {
     let client = client_for(figment(&idp, json!({"allow_query_token": true}))).await;
     let token = key.token(&good_claims(&idp));
 
-    let response = client
-        .get(format!("/api/private-scoped?access_token={token}"))
-        .dispatch()
-        .await;
+    let response = client.get(format!("/api/private-scoped?access_token={token}")).dispatch().await;
     assert_eq!(response.status(), Status::Ok);
-    let response = client
-        .get(format!("/api/private?x=1&access_token={token}&y=2"))
-        .dispatch()
-        .await;
+    let response =
+        client.get(format!("/api/private?x=1&access_token={token}&y=2")).dispatch().await;
     assert_eq!(response.status(), Status::Ok);
 
     let both = client
@@ -115,32 +103,21 @@ async fn query_tokens_when_allowed() {
         .dispatch()
         .await;
     let (status, challenge, message) = outcome(both).await;
-    assert_eq!(
-        (status, message.as_str()),
-        (400, "More than one method used for authentication")
-    );
+    assert_eq!((status, message.as_str()), (400, "More than one method used for authentication"));
     assert!(challenge.unwrap().contains("error=\"invalid_request\""));
 
     let repeated = client
-        .get(format!(
-            "/api/private?access_token={token}&access_token={token}"
-        ))
+        .get(format!("/api/private?access_token={token}&access_token={token}"))
         .dispatch()
         .await;
     let (status, _, message) = outcome(repeated).await;
-    assert_eq!(
-        (status, message.as_str()),
-        (400, "More than one access_token parameter")
-    );
+    assert_eq!((status, message.as_str()), (400, "More than one access_token parameter"));
 
     let empty = client.get("/api/private?access_token=").dispatch().await;
     let (status, _, message) = outcome(empty).await;
     assert_eq!((status, message.as_str()), (401, "Bearer token is empty"));
 
-    let junk = client
-        .get("/api/private?access_token=not%20a%20token")
-        .dispatch()
-        .await;
+    let junk = client.get("/api/private?access_token=not%20a%20token").dispatch().await;
     let (status, _, message) = outcome(junk).await;
     assert_eq!((status, message.as_str()), (401, "Malformed bearer token"));
 
@@ -166,9 +143,7 @@ async fn query_tokens_are_redacted_before_logging() {
     let idp = Idp::start(&[&key]).await;
     let settings = figment(&idp, json!({"allow_query_token": true}));
     let rocket = auth0_rocket_api::rocket_from(settings).mount("/echo", routes![uri]);
-    let client = rocket::local::asynchronous::Client::tracked(rocket)
-        .await
-        .unwrap();
+    let client = rocket::local::asynchronous::Client::tracked(rocket).await.unwrap();
     let token = key.token(&good_claims(&idp));
 
     let seen = client
@@ -180,9 +155,6 @@ async fn query_tokens_are_redacted_before_logging() {
         .unwrap();
     assert_eq!(seen, "/echo/uri?a=1&access_token=redacted&b=2");
 
-    let response = client
-        .get(format!("/api/private?access_token={token}"))
-        .dispatch()
-        .await;
+    let response = client.get(format!("/api/private?access_token={token}")).dispatch().await;
     assert_eq!(response.status(), Status::Ok);
 }

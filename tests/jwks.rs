@@ -33,10 +33,7 @@ async fn launch_aborts_with_a_reason_naming_the_url_and_cause() {
         (Mode::Down, "GET"),
         (Mode::Hang, "timed out"),
         (Mode::Huge(50 * 1024 * 1024), "larger than"),
-        (
-            Mode::Redirect("ftp://127.0.0.1/keys".into()),
-            "refused redirect",
-        ),
+        (Mode::Redirect("ftp://127.0.0.1/keys".into()), "refused redirect"),
     ];
     for (mode, cause) in faults {
         idp.set_mode(mode.clone());
@@ -48,9 +45,7 @@ async fn launch_aborts_with_a_reason_naming_the_url_and_cause() {
 
     // And the rocket itself refuses to launch.
     idp.set_mode(Mode::Empty);
-    assert!(launch_error(figment(&idp, json!({})))
-        .await
-        .contains("fairing"));
+    assert!(launch_error(figment(&idp, json!({}))).await.contains("fairing"));
 }
 
 #[rocket::async_test]
@@ -60,15 +55,10 @@ async fn an_unreachable_issuer_aborts_launch() {
     drop(closed);
 
     let idp = Idp::start(&[]).await;
-    let settings = figment(
-        &idp,
-        json!({"issuer_base_url": format!("http://127.0.0.1:{port}/")}),
-    );
+    let settings = figment(&idp, json!({"issuer_base_url": format!("http://127.0.0.1:{port}/")}));
     let reason = connect_error(settings.clone()).await;
     assert!(
-        reason.contains(&format!(
-            "http://127.0.0.1:{port}/.well-known/openid-configuration"
-        )),
+        reason.contains(&format!("http://127.0.0.1:{port}/.well-known/openid-configuration")),
         "{reason}"
     );
     assert!(reason.contains("connection failed"), "{reason}");
@@ -83,11 +73,9 @@ async fn discovery_must_describe_the_configured_issuer() {
     // One trailing slash either way is the same issuer.
     let without_slash = idp.base_url().trim_end_matches('/').to_owned();
     idp.set_discovery(json!({"issuer": without_slash, "jwks_uri": idp.jwks_url()}));
-    assert!(
-        auth0_rocket_api::auth::fairing::connect(&figment(&idp, json!({})))
-            .await
-            .is_ok()
-    );
+    assert!(auth0_rocket_api::auth::fairing::connect(&figment(&idp, json!({})), None)
+        .await
+        .is_ok());
 
     for issuer in [
         format!("{}//", idp.base_url()),
@@ -123,10 +111,7 @@ async fn explicit_issuer_and_jwks_uri_skip_discovery() {
     let client = client_for(settings).await;
     assert_eq!(idp.discovery_hits(), 0);
 
-    let token = key.token(&claims_with(
-        &idp,
-        json!({"iss": "https://issuer.example.test/"}),
-    ));
+    let token = key.token(&claims_with(&idp, json!({"iss": "https://issuer.example.test/"})));
     assert_eq!(status_of(&client, &token).await, Status::Ok);
 }
 
@@ -137,10 +122,7 @@ async fn a_discovery_url_given_in_full_is_fetched_as_is() {
     let full = format!("{}.well-known/openid-configuration", idp.base_url());
     let client = client_for(figment(&idp, json!({ "issuer_base_url": full }))).await;
     assert_eq!(idp.discovery_hits(), 1);
-    assert_eq!(
-        status_of(&client, &key.token(&good_claims(&idp))).await,
-        Status::Ok
-    );
+    assert_eq!(status_of(&client, &key.token(&good_claims(&idp))).await, Status::Ok);
 }
 
 #[rocket::async_test]
@@ -148,11 +130,8 @@ async fn rotation_is_picked_up_without_restart() {
     let old = TestKey::rsa("old");
     let new = TestKey::rsa("new");
     let idp = Idp::start(&[&old]).await;
-    let client = client_for(figment(
-        &idp,
-        json!({"jwks_cooldown": 0.2, "jwks_cache_max_age": 0.5}),
-    ))
-    .await;
+    let client =
+        client_for(figment(&idp, json!({"jwks_cooldown": 0.2, "jwks_cache_max_age": 0.5}))).await;
     let claims = good_claims(&idp);
 
     assert_eq!(status_of(&client, &old.token(&claims)).await, Status::Ok);
@@ -188,11 +167,7 @@ async fn an_unknown_kid_within_the_cooldown_is_refused_without_a_fetch() {
     idp.set_keys(&[&old, &new]);
     let token = new.token(&good_claims(&idp));
     assert_eq!(status_of(&client, &token).await, Status::Unauthorized);
-    assert_eq!(
-        idp.jwks_hits(),
-        hits,
-        "no fetch within the cooldown of the launch fetch"
-    );
+    assert_eq!(idp.jwks_hits(), hits, "no fetch within the cooldown of the launch fetch");
 }
 
 #[rocket::async_test]
@@ -208,16 +183,10 @@ async fn a_flood_of_unknown_kids_makes_one_fetch() {
     let flood: Vec<String> = (0..300)
         .map(|i| key.token_with(json!({ "kid": format!("random-{i}") }), &claims))
         .collect();
-    let requests = flood
-        .iter()
-        .map(|token| async { status_of(&client, token).await });
+    let requests = flood.iter().map(|token| async { status_of(&client, token).await });
     let statuses = futures::future::join_all(requests).await;
     assert!(statuses.iter().all(|s| *s == Status::Unauthorized));
-    assert_eq!(
-        idp.jwks_hits(),
-        hits + 1,
-        "one shared refetch for the whole flood"
-    );
+    assert_eq!(idp.jwks_hits(), hits + 1, "one shared refetch for the whole flood");
 
     assert_eq!(status_of(&client, &known).await, Status::Ok);
 }
@@ -226,11 +195,7 @@ async fn a_flood_of_unknown_kids_makes_one_fetch() {
 async fn known_keys_never_wait_on_a_hung_refetch() {
     let key = TestKey::rsa("k1");
     let idp = Idp::start(&[&key]).await;
-    let client = client_for(figment(
-        &idp,
-        json!({"jwks_cooldown": 0.1, "jwks_timeout": 2}),
-    ))
-    .await;
+    let client = client_for(figment(&idp, json!({"jwks_cooldown": 0.1, "jwks_timeout": 2}))).await;
     let claims = good_claims(&idp);
     let known = key.token(&claims);
     let unknown = key.token_with(json!({"kid": "rotated-in"}), &claims);
@@ -253,16 +218,8 @@ async fn known_keys_never_wait_on_a_hung_refetch() {
         }
     }
     assert_eq!(served, 20);
-    assert_eq!(
-        waiting.await,
-        Status::Unauthorized,
-        "a failed refetch rejects the unknown kid"
-    );
-    assert_eq!(
-        status_of(&client, &known).await,
-        Status::Ok,
-        "the old keys stay"
-    );
+    assert_eq!(waiting.await, Status::Unauthorized, "a failed refetch rejects the unknown kid");
+    assert_eq!(status_of(&client, &known).await, Status::Ok, "the old keys stay");
 }
 
 #[rocket::async_test]
@@ -287,10 +244,7 @@ async fn stale_keys_are_served_while_the_idp_is_down_and_recovery_is_picked_up()
         let before = idp.jwks_hits();
         idp.set_mode(mode.clone());
         sleep(0.7).await;
-        assert!(
-            idp.jwks_hits() > before,
-            "{mode:?}: the refresh task kept trying"
-        );
+        assert!(idp.jwks_hits() > before, "{mode:?}: the refresh task kept trying");
         assert_eq!(status_of(&client, &token).await, Status::Ok, "{mode:?}");
 
         // Unknown kids while down: rejected, and the old keys stay.
@@ -305,11 +259,7 @@ async fn stale_keys_are_served_while_the_idp_is_down_and_recovery_is_picked_up()
     idp.set_mode(Mode::Up);
     sleep(2.5).await;
     assert_eq!(status_of(&client, &next.token(&claims)).await, Status::Ok);
-    assert_eq!(
-        status_of(&client, &token).await,
-        Status::Unauthorized,
-        "withdrawn key"
-    );
+    assert_eq!(status_of(&client, &token).await, Status::Unauthorized, "withdrawn key");
 }
 
 #[rocket::async_test]
@@ -322,22 +272,14 @@ async fn unusable_keys_are_skipped_not_fatal() {
     let mut weak = json!({"kty": "RSA", "kid": "weak", "e": "AQAB", "n": b64([0xC3u8; 128])});
     weak["alg"] = json!("RS256");
     let oct = TestKey::hmac("oct", b"0123456789abcdef0123456789abcdef");
-    let keys: Vec<Value> = vec![
-        key.jwk(),
-        enc_jwk,
-        weak,
-        oct.jwk(),
-        json!({"kty": "EC", "crv": "P-521"}),
-    ];
+    let keys: Vec<Value> =
+        vec![key.jwk(), enc_jwk, weak, oct.jwk(), json!({"kty": "EC", "crv": "P-521"})];
     idp.set_jwks(json!({ "keys": keys }));
     let client = client(&idp).await;
     let claims = good_claims(&idp);
 
     assert_eq!(status_of(&client, &key.token(&claims)).await, Status::Ok);
-    assert_eq!(
-        status_of(&client, &enc.token(&claims)).await,
-        Status::Unauthorized
-    );
+    assert_eq!(status_of(&client, &enc.token(&claims)).await, Status::Unauthorized);
     let hs = oct.token_with(json!({"alg": "HS256"}), &claims);
     assert_eq!(status_of(&client, &hs).await, Status::Unauthorized);
 }

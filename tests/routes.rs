@@ -23,36 +23,18 @@ async fn the_three_routes_answer_their_exact_bodies() {
 
     let response = get(&client, "/api/public", None).await;
     assert_eq!(response.status(), Status::Ok);
-    assert_eq!(
-        response.content_type(),
-        Some(rocket::http::ContentType::JSON)
-    );
-    assert_eq!(
-        response.into_json::<Value>().await.unwrap(),
-        json!({ "message": PUBLIC })
-    );
+    assert_eq!(response.content_type(), Some(rocket::http::ContentType::JSON));
+    assert_eq!(response.into_json::<Value>().await.unwrap(), json!({ "message": PUBLIC }));
 
     let response = get_with_token(&client, "/api/private", &token).await;
     assert_eq!(response.status(), Status::Ok);
-    assert_eq!(
-        response.headers().get_one("Cache-Control"),
-        Some("no-store")
-    );
-    assert_eq!(
-        response.into_json::<Value>().await.unwrap(),
-        json!({ "message": PRIVATE })
-    );
+    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+    assert_eq!(response.into_json::<Value>().await.unwrap(), json!({ "message": PRIVATE }));
 
     let response = get_with_token(&client, "/api/private-scoped", &token).await;
     assert_eq!(response.status(), Status::Ok);
-    assert_eq!(
-        response.headers().get_one("Cache-Control"),
-        Some("no-store")
-    );
-    assert_eq!(
-        response.into_json::<Value>().await.unwrap(),
-        json!({ "message": SCOPED })
-    );
+    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
+    assert_eq!(response.into_json::<Value>().await.unwrap(), json!({ "message": SCOPED }));
 }
 
 /// The cases of Auth0's black-box suite for API quickstarts.
@@ -69,12 +51,7 @@ async fn auth0_quickstart_suite_statuses() {
     let cases: Vec<(Option<String>, u16, String, &str)> = vec![
         (None, 401, missing.clone(), "Unauthorized"),
         (Some("".into()), 401, missing.clone(), "Unauthorized"),
-        (
-            Some("Basic dXNlcjpwYXNz".into()),
-            401,
-            missing.clone(),
-            "Unauthorized",
-        ),
+        (Some("Basic dXNlcjpwYXNz".into()), 401, missing.clone(), "Unauthorized"),
         (
             Some("Bearer ".into()),
             401,
@@ -141,19 +118,9 @@ async fn auth0_quickstart_suite_statuses() {
 
     // The same tokens are fine where no scope is needed.
     for token in [&no_scope, &write_only, &valid] {
-        assert_eq!(
-            get_with_token(&client, "/api/private", token)
-                .await
-                .status(),
-            Status::Ok
-        );
+        assert_eq!(get_with_token(&client, "/api/private", token).await.status(), Status::Ok);
     }
-    assert_eq!(
-        get_with_token(&client, "/api/private-scoped", &valid)
-            .await
-            .status(),
-        Status::Ok
-    );
+    assert_eq!(get_with_token(&client, "/api/private-scoped", &valid).await.status(), Status::Ok);
 }
 
 #[rocket::async_test]
@@ -176,10 +143,7 @@ async fn head_works_and_has_no_body() {
 
     let response = client.head("/api/private").dispatch().await;
     assert_eq!(response.status(), Status::Unauthorized);
-    assert_eq!(
-        response.headers().get_one("WWW-Authenticate"),
-        Some("Bearer realm=\"api\"")
-    );
+    assert_eq!(response.headers().get_one("WWW-Authenticate"), Some("Bearer realm=\"api\""));
 }
 
 #[rocket::async_test]
@@ -188,30 +152,19 @@ async fn unknown_api_paths_answer_json_404() {
     let idp = Idp::start(&[&key]).await;
     let client = client(&idp).await;
 
-    for path in [
-        "/api/nope",
-        "/api/private/extra",
-        "/api",
-        "/api/public?x=1&y",
-    ] {
+    for path in ["/api/nope", "/api/private/extra", "/api", "/api/public?x=1&y"] {
         let response = client.get(path).dispatch().await;
         if path.starts_with("/api/public") {
             assert_eq!(response.status(), Status::Ok);
             continue;
         }
         assert_eq!(response.status(), Status::NotFound, "{path}");
-        assert_eq!(
-            response.into_json::<Value>().await.unwrap(),
-            json!({"message": "Not Found"})
-        );
+        assert_eq!(response.into_json::<Value>().await.unwrap(), json!({"message": "Not Found"}));
     }
 
     let response = client.post("/api/private").dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
-    assert_eq!(
-        response.into_json::<Value>().await.unwrap(),
-        json!({"message": "Not Found"})
-    );
+    assert_eq!(response.into_json::<Value>().await.unwrap(), json!({"message": "Not Found"}));
 }
 
 #[rocket::async_test]
@@ -236,20 +189,9 @@ async fn cors_allows_the_configured_origin_only() {
 
     // Allowed origin: header on success and on errors, so the SPA can read them.
     for path in ["/api/public", "/api/private", "/api/nope"] {
-        let response = client
-            .get(path)
-            .header(Header::new("Origin", spa))
-            .dispatch()
-            .await;
-        assert_eq!(
-            response.headers().get_one("Access-Control-Allow-Origin"),
-            Some(spa),
-            "{path}"
-        );
-        assert!(
-            response.headers().get("Vary").any(|v| v.contains("Origin")),
-            "{path}"
-        );
+        let response = client.get(path).header(Header::new("Origin", spa)).dispatch().await;
+        assert_eq!(response.headers().get_one("Access-Control-Allow-Origin"), Some(spa), "{path}");
+        assert!(response.headers().get("Vary").any(|v| v.contains("Origin")), "{path}");
         assert_eq!(
             response.headers().get_one("Access-Control-Expose-Headers"),
             Some("WWW-Authenticate")
@@ -257,26 +199,17 @@ async fn cors_allows_the_configured_origin_only() {
     }
 
     // Other origins, or none: exactly as without CORS.
-    for origin in [
-        Some("https://evil.example"),
-        Some("http://localhost:3001"),
-        Some("null"),
-        None,
-    ] {
-        for (path, status) in [
-            ("/api/public", Status::Ok),
-            ("/api/private", Status::Unauthorized),
-        ] {
+    for origin in [Some("https://evil.example"), Some("http://localhost:3001"), Some("null"), None]
+    {
+        for (path, status) in [("/api/public", Status::Ok), ("/api/private", Status::Unauthorized)]
+        {
             let mut request = client.get(path);
             if let Some(origin) = origin {
                 request = request.header(Header::new("Origin", origin));
             }
             let response = request.dispatch().await;
             assert_eq!(response.status(), status, "{origin:?} {path}");
-            assert_eq!(
-                response.headers().get_one("Access-Control-Allow-Origin"),
-                None
-            );
+            assert_eq!(response.headers().get_one("Access-Control-Allow-Origin"), None);
         }
     }
 }
@@ -292,34 +225,19 @@ async fn cors_preflight() {
             .req(Method::Options, "/api/private-scoped")
             .header(Header::new("Origin", origin))
             .header(Header::new("Access-Control-Request-Method", "GET"))
-            .header(Header::new(
-                "Access-Control-Request-Headers",
-                "authorization",
-            ))
+            .header(Header::new("Access-Control-Request-Headers", "authorization"))
     };
 
     let response = preflight("http://localhost:3000").dispatch().await;
     assert_eq!(response.status(), Status::NoContent);
     let headers = response.headers();
-    assert_eq!(
-        headers.get_one("Access-Control-Allow-Origin"),
-        Some("http://localhost:3000")
-    );
-    assert!(headers
-        .get_one("Access-Control-Allow-Methods")
-        .unwrap()
-        .contains("GET"));
-    assert!(headers
-        .get_one("Access-Control-Allow-Headers")
-        .unwrap()
-        .contains("Authorization"));
+    assert_eq!(headers.get_one("Access-Control-Allow-Origin"), Some("http://localhost:3000"));
+    assert!(headers.get_one("Access-Control-Allow-Methods").unwrap().contains("GET"));
+    assert!(headers.get_one("Access-Control-Allow-Headers").unwrap().contains("Authorization"));
 
     let response = preflight("https://evil.example").dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
-    assert_eq!(
-        response.headers().get_one("Access-Control-Allow-Origin"),
-        None
-    );
+    assert_eq!(response.headers().get_one("Access-Control-Allow-Origin"), None);
 }
 
 #[rocket::async_test]
@@ -344,16 +262,9 @@ async fn cors_origins_are_a_setting() {
         .header(Header::new("Origin", "http://localhost:3000"))
         .dispatch()
         .await;
-    assert_eq!(
-        response.headers().get_one("Access-Control-Allow-Origin"),
-        None
-    );
+    assert_eq!(response.headers().get_one("Access-Control-Allow-Origin"), None);
 
-    for bad in [
-        json!(["*"]),
-        json!(["https://app.example.test/"]),
-        json!(["app.example.test"]),
-    ] {
+    for bad in [json!(["*"]), json!(["https://app.example.test/"]), json!(["app.example.test"])] {
         let error =
             launch_error(figment(&idp, json!({})).merge(("cors.allowed_origins", bad.clone())))
                 .await;

@@ -29,12 +29,8 @@ async fn every_asymmetric_family_verifies() {
     let swapped = es256.token_with(json!({"kid": "es384", "alg": "ES384"}), &claims);
     assert_invalid_token(&client, &swapped, "signature verification failed").await;
     let swapped = rsa.token_with(json!({"kid": "ed"}), &claims);
-    assert_invalid_token(
-        &client,
-        &swapped,
-        "no applicable key found in the JSON Web Key Set",
-    )
-    .await;
+    assert_invalid_token(&client, &swapped, "no applicable key found in the JSON Web Key Set")
+        .await;
 }
 
 #[rocket::async_test]
@@ -48,12 +44,8 @@ async fn algorithms_setting_limits_what_is_accepted() {
     assert_accepted(&client, &rsa.token(&claims)).await;
     let ps = rsa.token_with(json!({"alg": "PS256"}), &claims);
     assert_invalid_token(&client, &ps, "'alg' header parameter value not allowed").await;
-    assert_invalid_token(
-        &client,
-        &ed.token(&claims),
-        "'alg' header parameter value not allowed",
-    )
-    .await;
+    assert_invalid_token(&client, &ed.token(&claims), "'alg' header parameter value not allowed")
+        .await;
 }
 
 #[rocket::async_test]
@@ -93,29 +85,16 @@ async fn forged_headers_are_refused() {
         let forged = attacker.token_with(header.clone(), &claims);
         let (status, _, message) =
             outcome(get_with_token(&client, "/api/private", &forged).await).await;
-        assert_eq!(
-            (status, message.as_str()),
-            (401, "signature verification failed"),
-            "{header}"
-        );
+        assert_eq!((status, message.as_str()), (401, "signature verification failed"), "{header}");
     }
     assert_eq!(attacker_idp.jwks_hits(), 0);
 
     // The same headers on a genuine token are merely ignored.
-    assert_accepted(
-        &client,
-        &rsa.token_with(json!({"jku": attacker_idp.jwks_url()}), &claims),
-    )
-    .await;
+    assert_accepted(&client, &rsa.token_with(json!({"jku": attacker_idp.jwks_url()}), &claims))
+        .await;
 
     // crit: this service understands no extension, so any crit is fatal.
-    for crit in [
-        json!(["exp"]),
-        json!(["b64"]),
-        json!([]),
-        json!("x"),
-        json!(null),
-    ] {
+    for crit in [json!(["exp"]), json!(["b64"]), json!([]), json!("x"), json!(null)] {
         let token = rsa.token_with(json!({"crit": crit.clone(), "b64": true}), &claims);
         if crit.is_null() {
             // `"crit": null` is still a crit member.
@@ -129,12 +108,8 @@ async fn forged_headers_are_refused() {
 
     // Unknown kid (the set doesn't change, so a refetch doesn't help).
     let unknown = rsa.token_with(json!({"kid": "nope"}), &claims);
-    assert_invalid_token(
-        &client,
-        &unknown,
-        "no applicable key found in the JSON Web Key Set",
-    )
-    .await;
+    assert_invalid_token(&client, &unknown, "no applicable key found in the JSON Web Key Set")
+        .await;
 
     // A repeated header member is ambiguous: refused, not "last one wins".
     let header = r#"{"alg":"none","alg":"RS256","kid":"k1"}"#;
@@ -162,12 +137,8 @@ async fn a_token_without_kid_needs_an_unambiguous_key() {
     let idp2 = Idp::start(&[&first, &second]).await;
     let client2 = common::client(&idp2).await;
     let no_kid = first.token_with(json!({"kid": null}), &good_claims(&idp2));
-    assert_invalid_token(
-        &client2,
-        &no_kid,
-        "no applicable key found in the JSON Web Key Set",
-    )
-    .await;
+    assert_invalid_token(&client2, &no_kid, "no applicable key found in the JSON Web Key Set")
+        .await;
 }
 
 #[rocket::async_test]
@@ -197,10 +168,7 @@ async fn malformed_tokens_are_invalid_not_errors() {
         let (status, challenge, _) =
             outcome(get_with_token(&client, "/api/private", token).await).await;
         assert_eq!(status, 401, "{token}");
-        assert!(
-            challenge.unwrap().contains("error=\"invalid_token\""),
-            "{token}"
-        );
+        assert!(challenge.unwrap().contains("error=\"invalid_token\""), "{token}");
     }
 
     // Non-canonical base64url: the last character carries non-zero unused
@@ -218,12 +186,8 @@ async fn malformed_tokens_are_invalid_not_errors() {
     // A payload that verifies but isn't a JSON object.
     for payload in ["[1,2]", "\"text\"", "not json", "{\"exp\": }"] {
         let token = rsa.sign_raw("RS256", r#"{"alg":"RS256","kid":"k1"}"#, payload);
-        assert_invalid_token(
-            &client,
-            &token,
-            "JWT Claims Set must be a top-level JSON object",
-        )
-        .await;
+        assert_invalid_token(&client, &token, "JWT Claims Set must be a top-level JSON object")
+            .await;
     }
 }
 
@@ -267,53 +231,26 @@ async fn claims_are_checked_at_their_boundaries() {
     }
 
     let rejected = [
-        (
-            json!({"exp": now - 6}),
-            "'exp' claim timestamp check failed",
-        ),
-        (
-            json!({"exp": now - 3600}),
-            "'exp' claim timestamp check failed",
-        ),
+        (json!({"exp": now - 6}), "'exp' claim timestamp check failed"),
+        (json!({"exp": now - 3600}), "'exp' claim timestamp check failed"),
         (json!({"exp": null}), "Missing 'exp' claim"),
-        (
-            json!({"exp": (now + 60).to_string()}),
-            "Invalid 'exp' claim type",
-        ),
+        (json!({"exp": (now + 60).to_string()}), "Invalid 'exp' claim type"),
         (json!({"exp": [now + 60]}), "Invalid 'exp' claim type"),
-        (
-            json!({"nbf": now + 10}),
-            "'nbf' claim timestamp check failed",
-        ),
+        (json!({"nbf": now + 10}), "'nbf' claim timestamp check failed"),
         (json!({"nbf": now.to_string()}), "Invalid 'nbf' claim type"),
         (json!({"iat": "yesterday"}), "Invalid 'iat' claim type"),
-        (
-            json!({"iss": "https://someone-else.example/"}),
-            "Unexpected 'iss' value",
-        ),
-        (
-            json!({"iss": idp.base_url().trim_end_matches('/')}),
-            "Unexpected 'iss' value",
-        ),
+        (json!({"iss": "https://someone-else.example/"}), "Unexpected 'iss' value"),
+        (json!({"iss": idp.base_url().trim_end_matches('/')}), "Unexpected 'iss' value"),
         (json!({"iss": [idp.base_url()]}), "Invalid 'iss' claim type"),
         (json!({"iss": null}), "Missing 'iss' claim"),
-        (
-            json!({"aud": "https://other.example.test"}),
-            "Unexpected 'aud' value",
-        ),
+        (json!({"aud": "https://other.example.test"}), "Unexpected 'aud' value"),
         (json!({"aud": []}), "Unexpected 'aud' value"),
         (json!({"aud": null}), "Missing 'aud' claim"),
         (json!({"aud": 42}), "Invalid 'aud' claim type"),
         (json!({"sub": 42}), "Invalid 'sub' claim type"),
-        (
-            json!({"client_id": ["c"]}),
-            "Invalid 'client_id' claim type",
-        ),
+        (json!({"client_id": ["c"]}), "Invalid 'client_id' claim type"),
         (json!({"jti": 1}), "Invalid 'jti' claim type"),
-        (
-            json!({"scope": {"read": true}}),
-            "Invalid 'scope' claim type",
-        ),
+        (json!({"scope": {"read": true}}), "Invalid 'scope' claim type"),
         (
             json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}),
             "Sender-constrained token used as a bearer token",
@@ -329,17 +266,11 @@ async fn claims_are_checked_at_their_boundaries() {
 async fn audience_may_be_a_list() {
     let rsa = TestKey::rsa("k1");
     let idp = Idp::start(&[&rsa]).await;
-    let client = client_for(figment(
-        &idp,
-        json!({"audience": ["https://a.test", "https://b.test"]}),
-    ))
-    .await;
+    let client =
+        client_for(figment(&idp, json!({"audience": ["https://a.test", "https://b.test"]}))).await;
 
-    assert_accepted(
-        &client,
-        &rsa.token(&claims_with(&idp, json!({"aud": "https://b.test"}))),
-    )
-    .await;
+    assert_accepted(&client, &rsa.token(&claims_with(&idp, json!({"aud": "https://b.test"}))))
+        .await;
     let token = rsa.token(&claims_with(&idp, json!({"aud": AUDIENCE})));
     assert_invalid_token(&client, &token, "Unexpected 'aud' value").await;
 }
@@ -348,23 +279,13 @@ async fn audience_may_be_a_list() {
 async fn an_explicit_issuer_overrides_the_discovered_one() {
     let rsa = TestKey::rsa("k1");
     let idp = Idp::start(&[&rsa]).await;
-    let client = client_for(figment(
-        &idp,
-        json!({"issuer": "https://custom-domain.example.test/"}),
-    ))
-    .await;
+    let client =
+        client_for(figment(&idp, json!({"issuer": "https://custom-domain.example.test/"}))).await;
 
-    let token = rsa.token(&claims_with(
-        &idp,
-        json!({"iss": "https://custom-domain.example.test/"}),
-    ));
+    let token =
+        rsa.token(&claims_with(&idp, json!({"iss": "https://custom-domain.example.test/"})));
     assert_accepted(&client, &token).await;
-    assert_invalid_token(
-        &client,
-        &rsa.token(&good_claims(&idp)),
-        "Unexpected 'iss' value",
-    )
-    .await;
+    assert_invalid_token(&client, &rsa.token(&good_claims(&idp)), "Unexpected 'iss' value").await;
 }
 
 #[rocket::async_test]
@@ -373,21 +294,11 @@ async fn scopes_may_be_an_array() {
     let idp = Idp::start(&[&rsa]).await;
     let client = client(&idp).await;
 
-    let token = rsa.token(&claims_with(
-        &idp,
-        json!({"scope": ["openid", "read:messages"]}),
-    ));
-    assert_eq!(
-        get_with_token(&client, "/api/private-scoped", &token)
-            .await
-            .status(),
-        Status::Ok
-    );
+    let token = rsa.token(&claims_with(&idp, json!({"scope": ["openid", "read:messages"]})));
+    assert_eq!(get_with_token(&client, "/api/private-scoped", &token).await.status(), Status::Ok);
     let token = rsa.token(&claims_with(&idp, json!({"scope": "read:messagesX read"})));
     assert_eq!(
-        get_with_token(&client, "/api/private-scoped", &token)
-            .await
-            .status(),
+        get_with_token(&client, "/api/private-scoped", &token).await.status(),
         Status::Forbidden
     );
     let token = rsa.token(&claims_with(&idp, json!({"scope": ""})));

@@ -89,9 +89,7 @@ mod tests {
         for alg in ALL {
             assert_eq!(parse(name_of(alg)), Some(alg));
         }
-        for name in [
-            "none", "None", "NONE", "rs256", "ES512", "ES256K", "", "HS256 ",
-        ] {
+        for name in ["none", "None", "NONE", "rs256", "ES512", "ES256K", "", "HS256 "] {
             assert_eq!(parse(name), None, "{name}");
         }
     }

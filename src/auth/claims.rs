@@ -37,9 +37,7 @@ impl Claims {
 
     /// Whether `scope` was granted.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes
-            .as_ref()
-            .is_some_and(|scopes| scopes.iter().any(|s| s == scope))
+        self.scopes.as_ref().is_some_and(|scopes| scopes.iter().any(|s| s == scope))
     }
 
     /// Every claim of the token, as sent.
@@ -145,12 +143,9 @@ fn number(raw: &Map<String, Value>, claim: Claim) -> Result<Option<f64>, TokenEr
 pub fn parse_scopes(claim: Option<&Value>) -> Result<Option<Vec<String>>, TokenError> {
     match claim {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(
-            s.split(' ')
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
-        )),
+        Some(Value::String(s)) => {
+            Ok(Some(s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()))
+        }
         Some(Value::Array(items)) => items
             .iter()
             .map(|item| item.as_str().map(String::from))
@@ -171,12 +166,7 @@ mod tests {
     fn rules() -> ClaimRules<'static> {
         static AUDIENCES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
         let audiences = AUDIENCES.get_or_init(|| vec!["api".into(), "other".into()]);
-        ClaimRules {
-            issuer: "https://issuer/",
-            audiences,
-            clock_tolerance: 5.0,
-            now: NOW,
-        }
+        ClaimRules { issuer: "https://issuer/", audiences, clock_tolerance: 5.0, now: NOW }
     }
 
     fn check(changes: Value) -> Result<Claims, TokenError> {
@@ -195,14 +185,8 @@ mod tests {
     fn exp_boundary_includes_the_tolerance() {
         assert!(check(json!({"exp": NOW - 4.0})).is_ok());
         assert!(check(json!({"exp": NOW - 4.999})).is_ok());
-        assert_eq!(
-            check(json!({"exp": NOW - 5.0})).unwrap_err(),
-            TokenError::Expired
-        );
-        assert_eq!(
-            check(json!({"exp": null})).unwrap_err(),
-            TokenError::MissingClaim(Claim::Exp)
-        );
+        assert_eq!(check(json!({"exp": NOW - 5.0})).unwrap_err(), TokenError::Expired);
+        assert_eq!(check(json!({"exp": null})).unwrap_err(), TokenError::MissingClaim(Claim::Exp));
         for bad in [json!("9999999999"), json!(true), json!([1]), json!({})] {
             assert_eq!(
                 check(json!({"exp": bad})).unwrap_err(),
@@ -214,60 +198,33 @@ mod tests {
     #[test]
     fn nbf_boundary_includes_the_tolerance() {
         assert!(check(json!({"nbf": NOW + 5.0})).is_ok());
-        assert_eq!(
-            check(json!({"nbf": NOW + 5.001})).unwrap_err(),
-            TokenError::NotYetValid
-        );
-        assert_eq!(
-            check(json!({"nbf": "0"})).unwrap_err(),
-            TokenError::InvalidClaim(Claim::Nbf)
-        );
-        assert_eq!(
-            check(json!({"iat": "0"})).unwrap_err(),
-            TokenError::InvalidClaim(Claim::Iat)
-        );
+        assert_eq!(check(json!({"nbf": NOW + 5.001})).unwrap_err(), TokenError::NotYetValid);
+        assert_eq!(check(json!({"nbf": "0"})).unwrap_err(), TokenError::InvalidClaim(Claim::Nbf));
+        assert_eq!(check(json!({"iat": "0"})).unwrap_err(), TokenError::InvalidClaim(Claim::Iat));
     }
 
     #[test]
     fn issuer_is_an_exact_string() {
-        assert_eq!(
-            check(json!({"iss": "https://issuer"})).unwrap_err(),
-            TokenError::Issuer
-        );
-        assert_eq!(
-            check(json!({"iss": "https://ISSUER/"})).unwrap_err(),
-            TokenError::Issuer
-        );
+        assert_eq!(check(json!({"iss": "https://issuer"})).unwrap_err(), TokenError::Issuer);
+        assert_eq!(check(json!({"iss": "https://ISSUER/"})).unwrap_err(), TokenError::Issuer);
         assert_eq!(
             check(json!({"iss": ["https://issuer/"]})).unwrap_err(),
             TokenError::InvalidClaim(Claim::Iss)
         );
-        assert_eq!(
-            check(json!({"iss": null})).unwrap_err(),
-            TokenError::MissingClaim(Claim::Iss)
-        );
+        assert_eq!(check(json!({"iss": null})).unwrap_err(), TokenError::MissingClaim(Claim::Iss));
     }
 
     #[test]
     fn audience_is_any_of() {
         assert!(check(json!({"aud": ["x", "other"]})).is_ok());
-        assert_eq!(
-            check(json!({"aud": ["x", "y"]})).unwrap_err(),
-            TokenError::Audience
-        );
-        assert_eq!(
-            check(json!({"aud": "API"})).unwrap_err(),
-            TokenError::Audience
-        );
+        assert_eq!(check(json!({"aud": ["x", "y"]})).unwrap_err(), TokenError::Audience);
+        assert_eq!(check(json!({"aud": "API"})).unwrap_err(), TokenError::Audience);
         assert_eq!(check(json!({"aud": []})).unwrap_err(), TokenError::Audience);
         assert_eq!(
             check(json!({"aud": ["api", 1]})).unwrap_err(),
             TokenError::InvalidClaim(Claim::Aud)
         );
-        assert_eq!(
-            check(json!({"aud": null})).unwrap_err(),
-            TokenError::MissingClaim(Claim::Aud)
-        );
+        assert_eq!(check(json!({"aud": null})).unwrap_err(), TokenError::MissingClaim(Claim::Aud));
     }
 
     #[test]
@@ -290,24 +247,14 @@ mod tests {
     #[test]
     fn scopes_are_a_string_or_an_array() {
         let claims = check(json!({"scope": "read:messages  write:messages"})).unwrap();
-        assert_eq!(
-            claims.scopes().unwrap(),
-            ["read:messages", "write:messages"]
-        );
+        assert_eq!(claims.scopes().unwrap(), ["read:messages", "write:messages"]);
         assert!(claims.has_scope("read:messages"));
         assert!(!claims.has_scope("read"));
 
         let claims = check(json!({"scope": ["read:messages"]})).unwrap();
         assert!(claims.has_scope("read:messages"));
         assert!(check(json!({})).unwrap().scopes().is_none());
-        assert!(check(json!({"scope": ""}))
-            .unwrap()
-            .scopes()
-            .unwrap()
-            .is_empty());
-        assert_eq!(
-            check(json!({"scope": 1})).unwrap_err(),
-            TokenError::InvalidClaim(Claim::Scope)
-        );
+        assert!(check(json!({"scope": ""})).unwrap().scopes().unwrap().is_empty());
+        assert_eq!(check(json!({"scope": 1})).unwrap_err(), TokenError::InvalidClaim(Claim::Scope));
     }
 }

@@ -39,9 +39,7 @@ impl QueryTokens {
         let Some(query) = uri.query() else {
             return QueryTokens::default();
         };
-        let values = query
-            .segments()
-            .filter(|(name, _)| *name == QUERY_PARAMETER);
+        let values = query.segments().filter(|(name, _)| *name == QUERY_PARAMETER);
         QueryTokens(values.map(|(_, value)| value.to_owned()).collect())
     }
 
@@ -116,9 +114,7 @@ fn check_token_syntax(token: &str) -> Result<&str, AuthError> {
 
     let body = token.trim_end_matches('=');
     let b64token = !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if !b64token {
         return Err(AuthError::InvalidToken(TokenError::MalformedCredentials));
     }
@@ -136,10 +132,7 @@ mod tests {
 
     #[test]
     fn authorization_values() {
-        assert_eq!(
-            parse_authorization("Bearer abc.def.ghi"),
-            Ok(Some("abc.def.ghi"))
-        );
+        assert_eq!(parse_authorization("Bearer abc.def.ghi"), Ok(Some("abc.def.ghi")));
         assert_eq!(parse_authorization("bearer abc"), Ok(Some("abc")));
         assert_eq!(parse_authorization("BEARER    abc"), Ok(Some("abc")));
         assert_eq!(parse_authorization("Bearer abc "), Ok(Some("abc")));
@@ -153,17 +146,10 @@ mod tests {
 
         assert_eq!(parse_authorization("Bearer"), invalid(TokenError::Empty));
         assert_eq!(parse_authorization("Bearer "), invalid(TokenError::Empty));
-        assert_eq!(
-            parse_authorization("bearer    "),
-            invalid(TokenError::Empty)
-        );
-        for bad in [
-            "Bearer invalidToken abc",
-            "Bearer a,b",
-            "Bearer =",
-            "Bearer a=b",
-            "Bearer \"x\"",
-        ] {
+        assert_eq!(parse_authorization("bearer    "), invalid(TokenError::Empty));
+        for bad in
+            ["Bearer invalidToken abc", "Bearer a,b", "Bearer =", "Bearer a=b", "Bearer \"x\""]
+        {
             assert_eq!(
                 parse_authorization(bad),
                 invalid(TokenError::MalformedCredentials),

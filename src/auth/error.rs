@@ -232,10 +232,7 @@ pub struct ErrorBody<'a> {
 
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let mut response = Json(ErrorBody {
-            message: self.description(),
-        })
-        .respond_to(req)?;
+        let mut response = Json(ErrorBody { message: self.description() }).respond_to(req)?;
         response.set_status(self.status());
         if let Some(challenge) = self.challenge() {
             response.set_header(Header::new("WWW-Authenticate", challenge));
@@ -305,21 +302,15 @@ mod tests {
             .chain(requests.into_iter().map(AuthError::InvalidRequest))
             .chain([
                 AuthError::MissingCredentials,
-                AuthError::MissingScopeClaim {
-                    required: "read:messages".into(),
-                },
-                AuthError::InsufficientScope {
-                    required: "read:messages".into(),
-                },
+                AuthError::MissingScopeClaim { required: "read:messages".into() },
+                AuthError::InsufficientScope { required: "read:messages".into() },
             ]);
 
         for error in errors {
             let description = error.description();
             assert!(!description.is_empty());
             assert!(
-                description
-                    .bytes()
-                    .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+                description.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
                 "{description:?} is outside RFC 6750's error_description set"
             );
         }
@@ -327,23 +318,14 @@ mod tests {
 
     #[test]
     fn challenges_follow_rfc_6750() {
+        assert_eq!(AuthError::MissingCredentials.challenge().unwrap(), "Bearer realm=\"api\"");
         assert_eq!(
-            AuthError::MissingCredentials.challenge().unwrap(),
-            "Bearer realm=\"api\""
-        );
-        assert_eq!(
-            AuthError::InvalidToken(TokenError::Expired)
-                .challenge()
-                .unwrap(),
+            AuthError::InvalidToken(TokenError::Expired).challenge().unwrap(),
             "Bearer realm=\"api\", error=\"invalid_token\", \
              error_description=\"'exp' claim timestamp check failed\""
         );
         assert_eq!(
-            AuthError::InsufficientScope {
-                required: "read:messages".into()
-            }
-            .challenge()
-            .unwrap(),
+            AuthError::InsufficientScope { required: "read:messages".into() }.challenge().unwrap(),
             "Bearer realm=\"api\", error=\"insufficient_scope\", \
              error_description=\"Insufficient Scope\", scope=\"read:messages\""
         );

@@ -35,6 +35,7 @@ use super::guards::Authenticated;
 use super::jwks::{JwksSource, KeyStore};
 use super::token::{Policy, Verifier};
 use crate::config::{AuthConfig, KeySource};
+use crate::dev_issuer::DevIssuer;
 
 /// Loads and refreshes the JWKS, and manages the [`Verifier`] the guards use.
 #[derive(Debug, Default)]
@@ -50,16 +51,14 @@ impl JwtAuth {
 
 /// Builds the verifier from the `auth` settings: discovery and a first JWKS
 /// fetch. The error is one line that names the setting or URL at fault.
-pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
+///
+/// With the development issuer (`dev`), its key is used directly: no HTTP.
+pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verifier, String> {
     let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
     let timeout = *config.jwks_timeout;
     let (issuer, jwks_uri) = match config.key_source().map_err(|e| e.to_string())? {
         KeySource::Jwks { issuer, jwks_uri } => (issuer, jwks_uri),
-        KeySource::Discovery {
-            base_url,
-            issuer,
-            jwks_uri,
-        } => {
+        KeySource::Discovery { base_url, issuer, jwks_uri } => {
             let fetcher = Fetcher::new(timeout, is_loopback(&base_url))?;
             let document = discover(&fetcher, &base_url).await?;
             let jwks_uri = match jwks_uri {
@@ -68,13 +67,16 @@ pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
                     .map_err(|e| e.to_string())
                     .and_then(|uri| check_url(&uri).map(|()| uri))
                     .map_err(|e| {
-                        format!(
-                            "discovered jwks_uri {:?} is unusable: {e}",
-                            document.jwks_uri
-                        )
+                        format!("discovered jwks_uri {:?} is unusable: {e}", document.jwks_uri)
                     })?,
             };
             (issuer.unwrap_or(document.issuer), jwks_uri)
+        }
+        KeySource::DevIssuer => {
+            let dev =
+                dev.ok_or("auth.dev_issuer is on, but the DevIssuer fairing isn't attached")?;
+            let keys = KeyStore::fixed(dev.key_set());
+            return Ok(Verifier::new(policy(&config, dev.issuer().to_owned()), Arc::new(keys)));
         }
     };
 
@@ -89,20 +91,20 @@ pub async fn connect(figment: &Figment) -> Result<Verifier, String> {
     let keys = KeyStore::load(source)
         .await
         .map_err(|e| format!("could not load the JSON Web Key Set: {e}"))?;
-    log::info!(
-        "JWT auth: issuer {issuer}, {} key(s) from {jwks_uri}",
-        keys.snapshot().len()
-    );
+    log::info!("JWT auth: issuer {issuer}, {} key(s) from {jwks_uri}", keys.snapshot().len());
 
-    let policy = Policy {
+    Ok(Verifier::new(policy(&config, issuer), Arc::new(keys)))
+}
+
+fn policy(config: &AuthConfig, issuer: String) -> Policy {
+    Policy {
         issuer,
-        audiences: config.audience.0,
-        algorithms,
+        audiences: config.audiences(),
+        algorithms: AlgSet::of(&config.algorithms),
         clock_tolerance: config.clock_tolerance.as_secs_f64(),
         max_token_size: config.max_token_size,
         allow_query_token: config.allow_query_token,
-    };
-    Ok(Verifier::new(policy, Arc::new(keys)))
+    }
 }
 
 /// Refreshes `keys` on schedule until the task is dropped. After a failure
@@ -132,7 +134,7 @@ impl Fairing for JwtAuth {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        match connect(rocket.figment()).await {
+        match connect(rocket.figment(), rocket.state::<DevIssuer>()).await {
             Ok(verifier) => Ok(rocket.manage(verifier)),
             Err(reason) => {
                 log::error!("JWT auth: {reason}");
@@ -175,8 +177,6 @@ mod tests {
     #[tokio::test]
     async fn a_store_with_fixed_keys_has_no_refresh_task() {
         let keys = Arc::new(KeyStore::fixed(super::super::jwks::KeySet::new(vec![])));
-        tokio::time::timeout(Duration::from_secs(1), keep_fresh(keys))
-            .await
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(1), keep_fresh(keys)).await.unwrap();
     }
 }

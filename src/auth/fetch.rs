@@ -52,10 +52,7 @@ pub struct FetchError {
 
 impl FetchError {
     fn new(url: &Url, cause: impl Into<String>) -> Self {
-        FetchError {
-            url: url.to_string(),
-            cause: cause.into(),
-        }
+        FetchError { url: url.to_string(), cause: cause.into() }
     }
 }
 
@@ -95,11 +92,7 @@ impl Fetcher {
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(redirects)
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ));
+            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")));
         if loopback_only {
             builder = builder.no_proxy();
         }
@@ -132,28 +125,16 @@ impl Fetcher {
             .await
             .map_err(describe)?;
         if response.status() != StatusCode::OK {
-            return Err(FetchError::new(
-                url,
-                format!("answered {}", response.status()),
-            ));
+            return Err(FetchError::new(url, format!("answered {}", response.status())));
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_BODY as u64)
-        {
-            return Err(FetchError::new(
-                url,
-                format!("body is larger than {MAX_BODY} bytes"),
-            ));
+        if response.content_length().is_some_and(|len| len > MAX_BODY as u64) {
+            return Err(FetchError::new(url, format!("body is larger than {MAX_BODY} bytes")));
         }
 
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(describe)? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(FetchError::new(
-                    url,
-                    format!("body is larger than {MAX_BODY} bytes"),
-                ));
+                return Err(FetchError::new(url, format!("body is larger than {MAX_BODY} bytes")));
             }
             body.extend_from_slice(&chunk);
         }
@@ -274,14 +255,8 @@ mod tests {
     fn discovery_urls_join_without_double_slashes() {
         let (issuer, urls) = discovery_urls(&url("https://t.auth0.com/"));
         assert_eq!(issuer, "https://t.auth0.com/");
-        assert_eq!(
-            urls[0].as_str(),
-            "https://t.auth0.com/.well-known/openid-configuration"
-        );
-        assert_eq!(
-            urls[1].as_str(),
-            "https://t.auth0.com/.well-known/oauth-authorization-server"
-        );
+        assert_eq!(urls[0].as_str(), "https://t.auth0.com/.well-known/openid-configuration");
+        assert_eq!(urls[1].as_str(), "https://t.auth0.com/.well-known/oauth-authorization-server");
 
         let (_, urls) = discovery_urls(&url("https://idp.example.com/realms/a/"));
         assert_eq!(

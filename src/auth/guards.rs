@@ -53,9 +53,7 @@ impl BearerToken {
 // Handlers may log guards; never print a token or its claims by accident.
 impl fmt::Debug for BearerToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerToken")
-            .field("sub", &self.claims.subject)
-            .finish_non_exhaustive()
+        f.debug_struct("BearerToken").field("sub", &self.claims.subject).finish_non_exhaustive()
     }
 }
 
@@ -73,14 +71,9 @@ impl BearerToken {
         };
 
         let token = credentials::bearer_token(req, verifier.policy().allow_query_token)?;
-        let claims = verifier
-            .verify(token)
-            .await
-            .map_err(AuthError::InvalidToken)?;
+        let claims = verifier.verify(token).await.map_err(AuthError::InvalidToken)?;
         req.local_cache(|| Some(Authenticated));
-        Ok(BearerToken {
-            claims: Arc::new(claims),
-        })
+        Ok(BearerToken { claims: Arc::new(claims) })
     }
 }
 
@@ -97,9 +90,8 @@ impl<'r> FromRequest<'r> for BearerToken {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let verified = req
-            .local_cache_async(async { Verified(Self::authenticate(req).await) })
-            .await;
+        let verified =
+            req.local_cache_async(async { Verified(Self::authenticate(req).await) }).await;
         match &verified.0 {
             Ok(token) => Outcome::Success(token.clone()),
             Err(error) => refuse(req, error.clone()),
@@ -154,10 +146,7 @@ impl<S: Scope> Deref for HasScope<S> {
 
 impl<S: Scope> fmt::Debug for HasScope<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("HasScope")
-            .field(&S::NAME)
-            .field(&self.token)
-            .finish()
+        f.debug_tuple("HasScope").field(&S::NAME).field(&self.token).finish()
     }
 }
 
@@ -174,10 +163,9 @@ impl<'r, S: Scope> FromRequest<'r> for HasScope<S> {
 
         let required = S::NAME.into();
         match token.claims().scopes() {
-            Some(_) if token.claims().has_scope(S::NAME) => Outcome::Success(HasScope {
-                token,
-                scope: PhantomData,
-            }),
+            Some(_) if token.claims().has_scope(S::NAME) => {
+                Outcome::Success(HasScope { token, scope: PhantomData })
+            }
             Some(_) => refuse(req, AuthError::InsufficientScope { required }),
             None => refuse(req, AuthError::MissingScopeClaim { required }),
         }

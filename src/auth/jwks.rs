@@ -41,11 +41,7 @@ pub struct VerifyingKey {
 
 impl VerifyingKey {
     pub fn new(kid: Option<String>, algorithms: AlgSet, key: DecodingKey) -> Self {
-        VerifyingKey {
-            kid,
-            algorithms,
-            key,
-        }
+        VerifyingKey { kid, algorithms, key }
     }
 
     pub fn kid(&self) -> Option<&str> {
@@ -103,10 +99,7 @@ impl KeySet {
         }
 
         if keys.is_empty() {
-            return Err(format!(
-                "no usable key in the set ({} skipped)",
-                skipped.len()
-            ));
+            return Err(format!("no usable key in the set ({} skipped)", skipped.len()));
         }
 
         Ok((KeySet::new(keys), skipped))
@@ -131,10 +124,7 @@ impl KeySet {
         match kid {
             Some(kid) => {
                 let candidates = self.by_kid.get(kid)?;
-                candidates
-                    .iter()
-                    .map(|&i| &self.keys[i])
-                    .find(|key| key.fits(alg))
+                candidates.iter().map(|&i| &self.keys[i]).find(|key| key.fits(alg))
             }
             None => {
                 let mut fitting = self.keys.iter().filter(|key| key.fits(alg));
@@ -148,13 +138,8 @@ impl KeySet {
 }
 
 fn b64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
-    let text = value
-        .get(name)
-        .and_then(Value::as_str)
-        .ok_or(format!("no `{name}`"))?;
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| format!("`{name}` is not base64url"))
+    let text = value.get(name).and_then(Value::as_str).ok_or(format!("no `{name}`"))?;
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| format!("`{name}` is not base64url"))
 }
 
 /// Checks one JWK and turns it into a verifying key.
@@ -166,9 +151,7 @@ fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
         }
     }
     if let Some(ops) = jwk.get("key_ops") {
-        let verifies = ops
-            .as_array()
-            .is_some_and(|ops| ops.iter().any(|op| op == "verify"));
+        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
         if !verifies {
             return Err("`key_ops` doesn't include \"verify\"".into());
         }
@@ -180,9 +163,7 @@ fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
             let e = b64(jwk, "e")?;
             let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
             if bits < MIN_RSA_BITS {
-                return Err(format!(
-                    "RSA modulus of about {bits} bits is under {MIN_RSA_BITS}"
-                ));
+                return Err(format!("RSA modulus of about {bits} bits is under {MIN_RSA_BITS}"));
             }
             if e.is_empty() || e.len() > 8 {
                 return Err("RSA exponent is malformed".into());
@@ -211,10 +192,7 @@ fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
             if x.len() != 32 {
                 return Err("Ed25519 key is not 32 bytes".into());
             }
-            (
-                AlgSet::of(&[Algorithm::EdDSA]),
-                DecodingKey::from_ed_der(&x),
-            )
+            (AlgSet::of(&[Algorithm::EdDSA]), DecodingKey::from_ed_der(&x))
         }
         Some("oct") => return Err("symmetric (`oct`) keys are never used from a key set".into()),
         kty => return Err(format!("unsupported `kty` {kty:?}")),
@@ -223,10 +201,7 @@ fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
     let fits = match jwk.get("alg") {
         None => family_algs,
         Some(alg) => {
-            let alg = alg
-                .as_str()
-                .and_then(algorithms::parse)
-                .filter(|a| family_algs.contains(*a));
+            let alg = alg.as_str().and_then(algorithms::parse).filter(|a| family_algs.contains(*a));
             match alg {
                 Some(alg) => AlgSet::of(&[alg]),
                 None => return Err(format!("`alg` {} doesn't fit the key", jwk["alg"])),
@@ -303,10 +278,7 @@ impl KeyStore {
 
     /// The current key set.
     pub fn snapshot(&self) -> Arc<KeySet> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Counts successful swaps; a request compares it before and after
@@ -316,10 +288,7 @@ impl KeyStore {
     }
 
     pub fn freshness(&self) -> Freshness {
-        self.freshness
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.freshness.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// How often to refresh, and how soon to first retry a failed refresh;
@@ -380,18 +349,12 @@ impl KeyStore {
         match result {
             Ok(keys) => {
                 if freshness.failures_in_a_row > 0 {
-                    log::info!(
-                        "JWKS {} reachable again: {} key(s) loaded",
-                        source.url,
-                        keys.len()
-                    );
+                    log::info!("JWKS {} reachable again: {} key(s) loaded", source.url, keys.len());
                 }
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
                 self.generation.fetch_add(1, Ordering::AcqRel);
-                *freshness = Freshness {
-                    last_success: Some(SystemTime::now()),
-                    ..Freshness::default()
-                };
+                *freshness =
+                    Freshness { last_success: Some(SystemTime::now()), ..Freshness::default() };
                 Ok(())
             }
             Err(error) => {
@@ -410,11 +373,7 @@ impl KeyStore {
 }
 
 async fn fetch(source: &JwksSource) -> Result<KeySet, String> {
-    let body = source
-        .fetcher
-        .get(&source.url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let body = source.fetcher.get(&source.url).await.map_err(|e| e.to_string())?;
     let (keys, skipped) =
         KeySet::from_jwks(&body, source.allowed).map_err(|e| format!("GET {}: {e}", source.url))?;
     for line in skipped {
@@ -496,17 +455,11 @@ mod tests {
         .unwrap();
 
         assert!(keys.find(Some("r"), Algorithm::RS256).is_some());
-        assert!(
-            keys.find(Some("r"), Algorithm::PS256).is_none(),
-            "JWK alg pins RS256"
-        );
+        assert!(keys.find(Some("r"), Algorithm::PS256).is_none(), "JWK alg pins RS256");
         assert!(keys.find(Some("r"), Algorithm::EdDSA).is_none());
         assert!(keys.find(Some("e"), Algorithm::EdDSA).is_some());
         assert!(keys.find(Some("x"), Algorithm::RS256).is_none());
-        assert!(
-            keys.find(None, Algorithm::RS256).is_some(),
-            "one RS256 key: unambiguous"
-        );
+        assert!(keys.find(None, Algorithm::RS256).is_some(), "one RS256 key: unambiguous");
         assert!(keys.find(None, Algorithm::ES256).is_none());
     }
 }

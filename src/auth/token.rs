@@ -84,9 +84,7 @@ impl Verifier {
             .ok_or(TokenError::AlgorithmNotAllowed)?;
 
         let keys = self.key_set_for(header.kid.as_deref(), alg).await?;
-        let key = keys
-            .find(header.kid.as_deref(), alg)
-            .ok_or(TokenError::NoApplicableKey)?;
+        let key = keys.find(header.kid.as_deref(), alg).ok_or(TokenError::NoApplicableKey)?;
         match jsonwebtoken::crypto::verify(signature, signed.as_bytes(), key.decoding_key(), alg) {
             Ok(true) => {}
             Ok(false) | Err(_) => return Err(TokenError::Signature),
@@ -118,9 +116,7 @@ impl Verifier {
         let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
         let (header, payload) = signed.split_once('.').ok_or(TokenError::Malformed)?;
         let is_segment = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         if ![header, payload, signature].into_iter().all(is_segment) {
             return Err(TokenError::Malformed);
@@ -128,9 +124,7 @@ impl Verifier {
 
         // Strict base64url: no padding, no non-zero trailing bits, so each
         // token has exactly one spelling.
-        let header = URL_SAFE_NO_PAD
-            .decode(header)
-            .map_err(|_| TokenError::Malformed)?;
+        let header = URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenError::Malformed)?;
         // A derived `Deserialize` also accepts a JSON array, field by field
         // (`["RS256"]`); RFC 7515 §4 wants an object.
         if header.trim_ascii_start().first() != Some(&b'{') {
@@ -158,10 +152,7 @@ impl Verifier {
         match kid {
             Some(kid) if !keys.has_kid(kid) => {
                 log::debug!("unknown kid: asking the key store for a refetch");
-                self.keys
-                    .refetch_for_unknown_kid(seen)
-                    .await
-                    .ok_or(TokenError::NoApplicableKey)
+                self.keys.refetch_for_unknown_kid(seen).await.ok_or(TokenError::NoApplicableKey)
             }
             _ if keys.find(kid, alg).is_none() => Err(TokenError::NoApplicableKey),
             _ => Ok(keys),
@@ -170,7 +161,5 @@ impl Verifier {
 }
 
 fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }

@@ -33,10 +33,7 @@ pub fn b64(bytes: impl AsRef<[u8]>) -> String {
 }
 
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// A signing key made at test time.
@@ -64,42 +61,25 @@ pub enum TestKey {
 impl TestKey {
     pub fn rsa(kid: &str) -> Self {
         let pair = sig::RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
-        TestKey::Rsa {
-            kid: kid.into(),
-            pair,
-        }
+        TestKey::Rsa { kid: kid.into(), pair }
     }
 
     pub fn es256(kid: &str) -> Self {
         let pair = sig::EcdsaKeyPair::generate(&sig::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-        TestKey::Ec {
-            kid: kid.into(),
-            pair,
-            crv: "P-256",
-        }
+        TestKey::Ec { kid: kid.into(), pair, crv: "P-256" }
     }
 
     pub fn es384(kid: &str) -> Self {
         let pair = sig::EcdsaKeyPair::generate(&sig::ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
-        TestKey::Ec {
-            kid: kid.into(),
-            pair,
-            crv: "P-384",
-        }
+        TestKey::Ec { kid: kid.into(), pair, crv: "P-384" }
     }
 
     pub fn ed25519(kid: &str) -> Self {
-        TestKey::Ed {
-            kid: kid.into(),
-            pair: sig::Ed25519KeyPair::generate().unwrap(),
-        }
+        TestKey::Ed { kid: kid.into(), pair: sig::Ed25519KeyPair::generate().unwrap() }
     }
 
     pub fn hmac(kid: &str, secret: &[u8]) -> Self {
-        TestKey::Hmac {
-            kid: kid.into(),
-            secret: secret.to_vec(),
-        }
+        TestKey::Hmac { kid: kid.into(), secret: secret.to_vec() }
     }
 
     pub fn kid(&self) -> &str {
@@ -320,11 +300,7 @@ impl Idp {
         let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let (mode, jwks, discovery) = {
             let state = self.state.lock().unwrap();
-            (
-                state.mode.clone(),
-                state.jwks.clone(),
-                state.discovery.clone(),
-            )
+            (state.mode.clone(), state.jwks.clone(), state.discovery.clone())
         };
 
         if path.ends_with("/openid-configuration") {
@@ -422,9 +398,7 @@ pub fn figment(idp: &Idp, extra: Value) -> Figment {
 
 /// A local client for the service configured by `figment`.
 pub async fn client_for(figment: Figment) -> Client {
-    Client::tracked(auth0_rocket_api::rocket_from(figment))
-        .await
-        .expect("rocket launches")
+    Client::tracked(auth0_rocket_api::rocket_from(figment)).await.expect("rocket launches")
 }
 
 /// A local client for the service against `idp`.
@@ -434,7 +408,7 @@ pub async fn client(idp: &Idp) -> Client {
 
 /// Why the auth fairing refuses to start with `figment`: the line it logs.
 pub async fn connect_error(figment: Figment) -> String {
-    match auth0_rocket_api::auth::fairing::connect(&figment).await {
+    match auth0_rocket_api::auth::fairing::connect(&figment, None).await {
         Ok(_) => panic!("connect should have failed"),
         Err(reason) => reason,
     }
@@ -470,10 +444,7 @@ pub async fn get_with_token<'c>(client: &'c Client, path: &str, token: &str) -> 
 /// The status, `WWW-Authenticate` and JSON `message` of a response.
 pub async fn outcome(response: LocalResponse<'_>) -> (u16, Option<String>, String) {
     let status = response.status().code;
-    let challenge = response
-        .headers()
-        .get_one("WWW-Authenticate")
-        .map(String::from);
+    let challenge = response.headers().get_one("WWW-Authenticate").map(String::from);
     let body: Value = response.into_json().await.expect("JSON body");
     let message = body["message"].as_str().expect("message").to_owned();
     (status, challenge, message)
@@ -490,10 +461,7 @@ pub async fn assert_invalid_token(client: &Client, token: &str, description: &st
     let (status, challenge, message) =
         outcome(get_with_token(client, "/api/private", token).await).await;
     assert_eq!(status, 401, "{description}");
-    assert_eq!(
-        challenge.as_deref(),
-        Some(invalid_token(description).as_str())
-    );
+    assert_eq!(challenge.as_deref(), Some(invalid_token(description).as_str()));
     assert_eq!(message, description);
 }
 

@@ -1,0 +1,283 @@
+//! A built-in development issuer, so `cargo run` works with no Auth0 tenant:
+//! the way the Auth0 dashboard's "Test" tab hands you a token.
+//!
+//! Debug profile only (settings refuse it elsewhere), and only while no real
+//! issuer is configured. At launch it generates an RS256 key, hands the
+//! public half straight to the key store (no HTTP round trip to itself), and
+//! serves, under its issuer URL `http://127.0.0.1:<port>/`:
+//!
+//! - `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`,
+//!   so any other tool can verify its tokens;
+//! - `POST /dev/token` (form or JSON: `scope`, `sub`, `expires_in`) for
+//!   loopback clients only, judged by the socket's address: `X-Real-IP`
+//!   and `X-Forwarded-For` can be forged by anyone.
+//!
+//! Its tokens are complete RFC 9068 access tokens (`typ: at+jwt`; `iss`,
+//! `aud`, `sub`, `client_id`, `jti`, `iat`, `exp`, `scope`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RsaPublicKeyComponents};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::form::Form;
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome};
+use rocket::response::status::Custom;
+use rocket::serde::json::Json;
+use rocket::{catch, catchers, get, post, routes, Build, FromForm, Request, Rocket, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::auth::algorithms::AlgSet;
+use crate::auth::jwks::{KeySet, VerifyingKey};
+use crate::config::AuthConfig;
+
+/// Default and longest token lifetimes, in seconds.
+const DEFAULT_EXPIRES_IN: u64 = 3600;
+const MAX_EXPIRES_IN: u64 = 24 * 3600;
+
+/// The development issuer's identity and signing key.
+pub struct DevIssuer {
+    issuer: String,
+    audience: String,
+    kid: String,
+    signing_key: EncodingKey,
+    public: RsaPublicKeyComponents<Vec<u8>>,
+}
+
+impl DevIssuer {
+    /// Generates a fresh RS256 key for `issuer`, minting for `audience`.
+    pub fn generate(issuer: String, audience: String) -> Result<Self, String> {
+        let failed = |what: &str| format!("development issuer: could not {what}");
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("generate a key"))?;
+        let pkcs8 = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
+            .map_err(|_| failed("encode the key"))?;
+        // jsonwebtoken reads PKCS#8 RSA keys from PEM only.
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            STANDARD.encode(pkcs8.as_ref())
+        );
+        let signing_key =
+            EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| failed("load the key"))?;
+
+        let mut kid = [0u8; 12];
+        SystemRandom::new().fill(&mut kid).map_err(|_| failed("draw a key id"))?;
+        Ok(DevIssuer {
+            issuer,
+            audience,
+            kid: format!("dev-{}", URL_SAFE_NO_PAD.encode(kid)),
+            signing_key,
+            public: RsaPublicKeyComponents::from(pair.public_key()),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The public key, for the verifier's key store.
+    pub fn key_set(&self) -> KeySet {
+        let key = DecodingKey::from_rsa_raw_components(&self.public.n, &self.public.e);
+        let algorithms = AlgSet::of(&[Algorithm::RS256]);
+        KeySet::new(vec![VerifyingKey::new(Some(self.kid.clone()), algorithms, key)])
+    }
+
+    /// The public JWK Set it serves.
+    pub fn jwks(&self) -> Value {
+        json!({ "keys": [{
+            "kty": "RSA",
+            "kid": self.kid,
+            "use": "sig",
+            "alg": "RS256",
+            "n": URL_SAFE_NO_PAD.encode(&self.public.n),
+            "e": URL_SAFE_NO_PAD.encode(&self.public.e),
+        }]})
+    }
+
+    /// Its OpenID Provider metadata (the fields that apply).
+    pub fn discovery(&self) -> Value {
+        json!({
+            "issuer": self.issuer,
+            "jwks_uri": format!("{}.well-known/jwks.json", self.issuer),
+            "token_endpoint": format!("{}dev/token", self.issuer),
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+        })
+    }
+
+    /// Mints an access token for `request`.
+    pub fn mint(&self, request: TokenRequest) -> Result<TokenResponse, String> {
+        let scope = request.scope.unwrap_or_default();
+        let valid_scope = scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .all(|token| token.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)));
+        if scope.len() > 1024 || !valid_scope {
+            return Err("`scope` must be space-separated scope tokens (RFC 6749 §3.3)".into());
+        }
+        let expires_in = request.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
+        if !(1..=MAX_EXPIRES_IN).contains(&expires_in) {
+            return Err(format!("`expires_in` must be 1 to {MAX_EXPIRES_IN} seconds"));
+        }
+        let sub = request.sub.unwrap_or_else(|| "dev|local-user".to_owned());
+        if sub.is_empty() || sub.len() > 255 {
+            return Err("`sub` must be 1 to 255 characters".into());
+        }
+
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let mut jti = [0u8; 16];
+        SystemRandom::new().fill(&mut jti).map_err(|_| "could not draw a token id")?;
+        let claims = json!({
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "client_id": "dev-client",
+            "jti": URL_SAFE_NO_PAD.encode(jti),
+            "iat": now,
+            "exp": now + expires_in,
+            "scope": scope,
+        });
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some("at+jwt".to_owned());
+        header.kid = Some(self.kid.clone());
+        let access_token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
+            .map_err(|e| format!("could not sign: {e}"))?;
+
+        Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, scope })
+    }
+}
+
+/// `POST /dev/token` parameters, as a form or JSON.
+#[derive(Debug, Default, FromForm, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub scope: Option<String>,
+    pub sub: Option<String>,
+    pub expires_in: Option<u64>,
+}
+
+/// `POST /dev/token` answer, shaped like an OAuth 2.0 token response.
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub scope: String,
+}
+
+/// A request from this machine, judged by the connection's peer address.
+pub struct LoopbackPeer;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for LoopbackPeer {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        // `remote()`, not `client_ip()`: the latter trusts `X-Real-IP`.
+        match req.remote() {
+            Some(peer) if peer.ip().to_canonical().is_loopback() => Outcome::Success(LoopbackPeer),
+            _ => Outcome::Error((Status::Forbidden, ())),
+        }
+    }
+}
+
+type Answer = Result<Json<TokenResponse>, Custom<Json<Value>>>;
+
+fn answer(dev: &DevIssuer, request: TokenRequest) -> Answer {
+    dev.mint(request)
+        .map(Json)
+        .map_err(|message| Custom(Status::BadRequest, Json(json!({ "message": message }))))
+}
+
+#[post("/dev/token", format = "form", data = "<request>")]
+fn token_form(_peer: LoopbackPeer, dev: &State<DevIssuer>, request: Form<TokenRequest>) -> Answer {
+    answer(dev, request.into_inner())
+}
+
+#[post("/dev/token", format = "json", data = "<request>", rank = 2)]
+fn token_json(_peer: LoopbackPeer, dev: &State<DevIssuer>, request: Json<TokenRequest>) -> Answer {
+    answer(dev, request.into_inner())
+}
+
+#[post("/dev/token", rank = 3)]
+fn token_defaults(_peer: LoopbackPeer, dev: &State<DevIssuer>) -> Answer {
+    answer(dev, TokenRequest::default())
+}
+
+#[get("/.well-known/openid-configuration")]
+fn discovery(dev: &State<DevIssuer>) -> Json<Value> {
+    Json(dev.discovery())
+}
+
+#[get("/.well-known/jwks.json")]
+fn jwks(dev: &State<DevIssuer>) -> Json<Value> {
+    Json(dev.jwks())
+}
+
+#[catch(default)]
+fn dev_error(status: Status, _: &Request<'_>) -> Custom<Json<Value>> {
+    let message = match status.code {
+        403 => "The development token endpoint only answers clients on this machine",
+        _ => status.reason().unwrap_or("Error"),
+    };
+    Custom(status, Json(json!({ "message": message })))
+}
+
+/// Starts the development issuer when the settings call for it. Attach it
+/// before [`JwtAuth`](crate::auth::JwtAuth), which then verifies with its key.
+#[derive(Debug, Default)]
+pub struct DevIssuerFairing {
+    _private: (),
+}
+
+impl DevIssuer {
+    pub fn fairing() -> DevIssuerFairing {
+        DevIssuerFairing::default()
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for DevIssuerFairing {
+    fn info(&self) -> Info {
+        Info { name: "Development issuer", kind: Kind::Ignite }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        // Invalid settings (the dev issuer outside debug included) are
+        // reported once, by the auth fairing.
+        let Ok(config) = AuthConfig::from_figment(rocket.figment()) else { return Ok(rocket) };
+        if !config.uses_dev_issuer() {
+            return Ok(rocket);
+        }
+
+        let port = rocket.figment().extract_inner::<u16>("port").unwrap_or(0);
+        let issuer = format!("http://127.0.0.1:{port}/");
+        let audience = config.audiences().swap_remove(0);
+        match DevIssuer::generate(issuer, audience) {
+            Ok(dev) => {
+                log::warn!(
+                    "Development issuer active at {}: its tokens are for local testing only. \
+                     Configure a real issuer (ISSUER_BASE_URL, AUDIENCE) to turn it off.",
+                    dev.issuer
+                );
+                Ok(rocket
+                    .manage(dev)
+                    .mount("/", routes![discovery, jwks, token_form, token_json, token_defaults])
+                    .register("/dev", catchers![dev_error]))
+            }
+            Err(reason) => {
+                log::error!("{reason}");
+                Err(rocket)
+            }
+        }
+    }
+}
