@@ -4,69 +4,12 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Stdio;
 
+use common::process::*;
 use common::*;
 use serde_json::Value;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_auth0-rocket-api");
-
-/// The variables a test sets itself; cleared so the caller's can't leak in.
-const OWN_VARIABLES: [&str; 9] = [
-    "ROCKET_PROFILE",
-    "ROCKET_ADDRESS",
-    "ROCKET_PORT",
-    "ROCKET_CONFIG",
-    "ROCKET_AUTH",
-    "ISSUER_BASE_URL",
-    "AUDIENCE",
-    "ISSUER",
-    "JWKS_URI",
-];
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn command(dir: &Path, env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(BINARY);
-    command.current_dir(dir);
-    for var in OWN_VARIABLES {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
-    command
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-async fn wait_until_up(base: &str, server: &mut Server) {
-    for _ in 0..300 {
-        if let Ok(Some(status)) = server.0.try_wait() {
-            panic!("server exited early: {status}");
-        }
-        if http().get(format!("{base}/api/public")).send().await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server did not come up at {base}");
-}
 
 async fn call(base: &str, path: &str, authorization: Option<&str>) -> (u16, Option<String>, Value) {
     let mut request = http().get(format!("{base}{path}"));
@@ -98,11 +41,11 @@ async fn the_documented_start_line_over_real_http() {
     let log_path =
         std::env::temp_dir().join(format!("auth0-rocket-api-log-{}", std::process::id()));
     let log_file = std::fs::File::create(&log_path).unwrap();
-    let mut server = Server(
-        command(Path::new(env!("CARGO_MANIFEST_DIR")), &env).stdout(log_file).spawn().unwrap(),
+    let mut server = Running(
+        service(Path::new(env!("CARGO_MANIFEST_DIR")), &env).stdout(log_file).spawn().unwrap(),
     );
     let base = format!("http://127.0.0.1:{port}");
-    wait_until_up(&base, &mut server).await;
+    wait_until_up(&format!("{base}/api/public"), &mut server).await;
 
     let claims = good_claims(&idp);
     let valid = key.token(&claims);
@@ -174,7 +117,7 @@ async fn the_documented_start_line_over_real_http() {
 }
 
 fn run_to_exit(dir: &Path, env: &[(&str, String)]) -> (i32, String) {
-    let output = command(dir, env).output().unwrap();
+    let output = service(dir, env).output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout).to_string()
         + &String::from_utf8_lossy(&output.stderr);
     (output.status.code().unwrap_or(-1), text)
@@ -217,9 +160,9 @@ async fn a_dot_env_file_is_read() {
 
     let port = free_port();
     let env = [("ROCKET_PORT", port.to_string()), ("ROCKET_ADDRESS", "127.0.0.1".to_owned())];
-    let mut server = Server(command(&dir, &env).stdout(Stdio::null()).spawn().unwrap());
+    let mut server = Running(service(&dir, &env).stdout(Stdio::null()).spawn().unwrap());
     let base = format!("http://127.0.0.1:{port}");
-    wait_until_up(&base, &mut server).await;
+    wait_until_up(&format!("{base}/api/public"), &mut server).await;
     let token = key.token(&good_claims(&idp));
     assert_eq!(call(&base, "/api/private", Some(&format!("Bearer {token}"))).await.0, 200);
 
