@@ -56,8 +56,12 @@ impl JwtAuth {
 pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verifier, String> {
     let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
     let timeout = *config.jwks_timeout;
-    let (issuer, jwks_uri) = match config.key_source().map_err(|e| e.to_string())? {
-        KeySource::Jwks { issuer, jwks_uri } => (issuer, jwks_uri),
+    // One HTTP client for discovery and every JWKS fetch after it.
+    let (issuer, jwks_uri, fetcher) = match config.key_source().map_err(|e| e.to_string())? {
+        KeySource::Jwks { issuer, jwks_uri } => {
+            let fetcher = Fetcher::new(timeout, is_loopback(&jwks_uri))?;
+            (issuer, jwks_uri, fetcher)
+        }
         KeySource::Discovery { base_url, issuer, jwks_uri } => {
             let fetcher = Fetcher::new(timeout, is_loopback(&base_url))?;
             let document = discover(&fetcher, &base_url).await?;
@@ -70,7 +74,7 @@ pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verif
                         format!("discovered jwks_uri {:?} is unusable: {e}", document.jwks_uri)
                     })?,
             };
-            (issuer.unwrap_or(document.issuer), jwks_uri)
+            (issuer.unwrap_or(document.issuer), jwks_uri, fetcher)
         }
         KeySource::DevIssuer => {
             let dev =
@@ -82,7 +86,7 @@ pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verif
 
     let algorithms = AlgSet::of(&config.algorithms);
     let source = JwksSource {
-        fetcher: Fetcher::new(timeout, is_loopback(&jwks_uri))?,
+        fetcher,
         url: jwks_uri.clone(),
         allowed: algorithms,
         cooldown: *config.jwks_cooldown,
