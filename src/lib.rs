@@ -11,13 +11,16 @@
 //! Settings live in the `auth` table of `Rocket.toml` (see [`config`]);
 //! the auth story itself is in [`auth`].
 
+pub mod access_log;
 pub mod auth;
 pub mod catchers;
 pub mod config;
 pub mod cors;
 pub mod dev_issuer;
 pub mod explorer;
+pub mod health;
 pub mod logger;
+pub mod metrics;
 pub mod routes;
 
 use rocket::{Build, Rocket};
@@ -31,11 +34,14 @@ pub fn rocket() -> Rocket<Build> {
 pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
     logger::init(figment.extract_inner("log_level").unwrap_or(rocket::config::LogLevel::Normal));
     let rocket = rocket::custom(figment)
+        .attach(access_log::AccessLog::fairing())
         .attach(dev_issuer::DevIssuer::fairing())
         .attach(auth::JwtAuth::fairing())
         .attach(cors::Cors::fairing())
+        .attach(metrics::Metrics::fairing())
         .mount("/api", routes::routes())
         .mount("/api", cors::routes())
+        .mount("/", health::routes())
         .register("/api", catchers::catchers());
 
     explorer::mount(rocket)

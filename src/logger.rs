@@ -1,5 +1,5 @@
 //! The process logger: Rocket's layout, without Rocket's per-request
-//! warnings.
+//! lines (the [access log](crate::access_log) writes one line instead).
 //!
 //! Rocket 0.5 logs at warn, for every rejected request, the failed guard
 //! and the catcher it ran. A release build (log level `critical`, which is
@@ -40,14 +40,21 @@ impl Logger {
         record.target().ends_with("::_")
     }
 
-    /// The level this record is shown at: per-request messages (indented
-    /// warnings from request handling and route guards) count as debug.
+    /// The level this record is shown at. Rocket's per-request messages
+    /// (the request line, routing, guard failures, catchers) count as debug:
+    /// the access log writes one line per request instead.
     fn effective_level(record: &Record<'_>) -> Level {
-        let from_request = record.target().starts_with("rocket::server")
-            || !record.target().starts_with("rocket::");
+        let target = record.target();
+        let rocket = target.starts_with("rocket::") && !Self::is_launch(record);
+        let server = target.starts_with("rocket::server");
+        let route_guard = !target.starts_with("rocket::") && Self::is_indented(record);
+        let detail = (rocket && Self::is_indented(record)) || route_guard;
         match record.level() {
             Level::Warn if Self::is_launch(record) => Level::Info,
-            Level::Warn if Self::is_indented(record) && from_request => Level::Debug,
+            Level::Info | Level::Warn if detail => Level::Debug,
+            Level::Info if server => Level::Debug,
+            // "No matching routes for …": a 404, not a server error.
+            Level::Error if server && Self::is_indented(record) => Level::Debug,
             level => level,
         }
     }

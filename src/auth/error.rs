@@ -94,6 +94,28 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// A short stable code, for metrics labels.
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenError::Empty => "empty",
+            TokenError::MalformedCredentials => "malformed_credentials",
+            TokenError::TooLarge => "too_large",
+            TokenError::Malformed => "malformed",
+            TokenError::MalformedClaims => "malformed_claims",
+            TokenError::AlgorithmNotAllowed => "alg_not_allowed",
+            TokenError::CriticalHeader => "crit",
+            TokenError::NoApplicableKey => "no_key",
+            TokenError::Signature => "signature",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::Issuer => "issuer",
+            TokenError::Audience => "audience",
+            TokenError::MissingClaim(_) => "missing_claim",
+            TokenError::InvalidClaim(_) => "invalid_claim",
+            TokenError::SenderConstrained => "sender_constrained",
+        }
+    }
+
     /// The fixed `error_description` for this failure.
     pub fn description(self) -> &'static str {
         match self {
@@ -178,6 +200,20 @@ impl AuthError {
             AuthError::MissingScopeClaim { .. } | AuthError::InsufficientScope { .. } => {
                 Some("insufficient_scope")
             }
+        }
+    }
+
+    /// A short stable code for this failure, for metrics labels and logs:
+    /// `missing_credentials`, `invalid_request`, `insufficient_scope`, or
+    /// the [`TokenError::code`] of an invalid token.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::MissingCredentials => "missing_credentials",
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::InvalidToken(e) => e.code(),
+            AuthError::MissingScopeClaim { .. } => "missing_scope_claim",
+            AuthError::InsufficientScope { .. } => "insufficient_scope",
+            AuthError::NotConfigured => "not_configured",
         }
     }
 

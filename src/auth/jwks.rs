@@ -235,6 +235,9 @@ pub struct Freshness {
     pub last_success: Option<SystemTime>,
     pub last_error: Option<String>,
     pub failures_in_a_row: u32,
+    /// Fetches since launch, by result.
+    pub fetches_ok: u64,
+    pub fetches_failed: u64,
 }
 
 /// The current key set, and how to refresh it.
@@ -249,6 +252,12 @@ pub struct KeyStore {
     freshness: Mutex<Freshness>,
 }
 
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore").field("keys", &self.snapshot().len()).finish_non_exhaustive()
+    }
+}
+
 impl KeyStore {
     /// A store with fixed keys that never refreshes.
     pub fn fixed(keys: KeySet) -> Self {
@@ -259,7 +268,11 @@ impl KeyStore {
     pub async fn load(source: JwksSource) -> Result<Self, String> {
         let keys = fetch(&source).await?;
         let store = Self::with(keys, Some(source));
-        store.freshness.lock().unwrap().last_success = Some(SystemTime::now());
+        {
+            let mut freshness = store.freshness.lock().unwrap();
+            freshness.last_success = Some(SystemTime::now());
+            freshness.fetches_ok = 1;
+        }
         *store.last_attempt.lock().unwrap() = Some(Instant::now());
         Ok(store)
     }
@@ -353,8 +366,10 @@ impl KeyStore {
                 }
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
                 self.generation.fetch_add(1, Ordering::AcqRel);
-                *freshness =
-                    Freshness { last_success: Some(SystemTime::now()), ..Freshness::default() };
+                freshness.last_success = Some(SystemTime::now());
+                freshness.last_error = None;
+                freshness.failures_in_a_row = 0;
+                freshness.fetches_ok += 1;
                 Ok(())
             }
             Err(error) => {
@@ -365,6 +380,7 @@ impl KeyStore {
                     log::debug!("JWKS refresh failed again: {error}");
                 }
                 freshness.failures_in_a_row += 1;
+                freshness.fetches_failed += 1;
                 freshness.last_error = Some(error.clone());
                 Err(error)
             }

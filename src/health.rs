@@ -1,0 +1,56 @@
+//! Liveness and readiness for load balancers and orchestrators.
+//!
+//! - `GET /health`: 200 while the process serves requests.
+//! - `GET /ready`: 200 once a key set is loaded, with its freshness. It does
+//!   **not** turn 503 when the keys go stale: an identity-provider outage
+//!   must not pull every replica out of the load balancer at once, since the
+//!   last good keys keep verifying tokens. Staleness is a metric and a log
+//!   warning instead.
+//!
+//! Nothing here is secret: counts, times and the last fetch error.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rocket::http::Status;
+use rocket::response::status::Custom;
+use rocket::serde::json::Json;
+use rocket::{get, routes, Route, State};
+use serde_json::{json, Value};
+
+use crate::auth::Verifier;
+
+#[get("/health")]
+fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[get("/ready")]
+fn ready(verifier: Option<&State<Verifier>>) -> Custom<Json<Value>> {
+    let Some(verifier) = verifier else {
+        return Custom(Status::ServiceUnavailable, Json(json!({ "status": "no key set" })));
+    };
+
+    let keys = verifier.keys();
+    let freshness = keys.freshness();
+    let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let age = |t: SystemTime| SystemTime::now().duration_since(t).map_or(0.0, |d| d.as_secs_f64());
+    let loaded = keys.snapshot().len();
+    let status = if loaded > 0 { Status::Ok } else { Status::ServiceUnavailable };
+    Custom(
+        status,
+        Json(json!({
+            "status": if loaded > 0 { "ready" } else { "no key set" },
+            "keys": loaded,
+            "refreshes": keys.refresh_schedule().is_some(),
+            "last_refresh": freshness.last_success.map(unix),
+            "seconds_since_refresh": freshness.last_success.map(age),
+            "failures_in_a_row": freshness.failures_in_a_row,
+            "last_error": freshness.last_error,
+        })),
+    )
+}
+
+/// `/health` and `/ready`, to mount at `/`.
+pub fn routes() -> Vec<Route> {
+    routes![health, ready]
+}

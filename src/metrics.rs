@@ -1,0 +1,169 @@
+//! Prometheus metrics at `GET /metrics` (OpenMetrics text), off by default:
+//! set `metrics = true`. Rocket serves a single port, so keep `/metrics`
+//! off the public edge (a reverse-proxy rule, or a network policy).
+//!
+//! - `http_requests_total{route, outcome}`: `outcome` is `ok`, an auth
+//!   failure's reason (`missing_credentials`, `expired`, `signature`,
+//!   `insufficient_scope`, …) or the status code of another error;
+//! - `jwks_fetches_total{result}`, `jwks_keys`,
+//!   `jwks_seconds_since_refresh`: read from the key store at scrape time.
+//!
+//! Label values come from fixed sets (route templates, reason codes), so a
+//! client can't grow the number of series.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::http::{ContentType, Status};
+use rocket::{get, routes, Build, Request, Response, Rocket, State};
+
+use crate::auth::error::RecordedFailure;
+use crate::auth::jwks::KeyStore;
+use crate::auth::Verifier;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    outcome: String,
+}
+
+/// The registry and the metrics the service updates itself.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+}
+
+impl Metrics {
+    fn new(keys: Option<Arc<KeyStore>>) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("http_requests", "Requests by route and outcome", requests.clone());
+        if let Some(keys) = keys {
+            registry.register_collector(Box::new(KeyStoreCollector(keys)));
+        }
+        Metrics { registry, requests }
+    }
+
+    /// Counts one answered request.
+    fn observe(&self, req: &Request<'_>, res: &Response<'_>) {
+        let status = res.status();
+        // After a 404, `route()` is merely the last route that forwarded
+        // (often the file server's catch-all).
+        let route = match req.route() {
+            Some(route) if status != Status::NotFound => route.uri.as_str().to_owned(),
+            _ => "unmatched".to_owned(),
+        };
+        let outcome = match RecordedFailure::of(req) {
+            _ if status.class().is_success() => "ok".to_owned(),
+            Some(error) if error.status() == status => error.reason().to_owned(),
+            _ => status.code.to_string(),
+        };
+        self.requests.get_or_create(&RequestLabels { route, outcome }).inc();
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String can't fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Reads the key store on each scrape.
+#[derive(Debug)]
+struct KeyStoreCollector(Arc<KeyStore>);
+
+impl Collector for KeyStoreCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let freshness = self.0.freshness();
+        let mut fetches = encoder.encode_descriptor(
+            "jwks_fetches",
+            "JWKS fetches by result",
+            None,
+            ConstCounter::new(0u64).metric_type(),
+        )?;
+        for (result, count) in [("ok", freshness.fetches_ok), ("error", freshness.fetches_failed)] {
+            ConstCounter::new(count).encode(fetches.encode_family(&[("result", result)])?)?;
+        }
+
+        let keys = ConstGauge::new(self.0.snapshot().len() as i64);
+        keys.encode(encoder.encode_descriptor(
+            "jwks_keys",
+            "Usable keys loaded",
+            None,
+            keys.metric_type(),
+        )?)?;
+
+        if let Some(last) = freshness.last_success {
+            let age = SystemTime::now().duration_since(last).map_or(0.0, |d| d.as_secs_f64());
+            let gauge = ConstGauge::new(age);
+            gauge.encode(encoder.encode_descriptor(
+                "jwks_seconds_since_refresh",
+                "Seconds since the key set was last fetched successfully",
+                None,
+                gauge.metric_type(),
+            )?)?;
+        }
+        Ok(())
+    }
+}
+
+#[get("/metrics")]
+fn metrics(metrics: &State<Metrics>) -> (ContentType, String) {
+    let openmetrics = ContentType::new("application", "openmetrics-text")
+        .with_params([("version", "1.0.0"), ("charset", "utf-8")]);
+    (openmetrics, metrics.render())
+}
+
+/// Mounts `/metrics` and counts requests, when `metrics = true`. Attach it
+/// after [`JwtAuth`](crate::auth::JwtAuth), whose key store it reads.
+#[derive(Debug, Default)]
+pub struct MetricsFairing {
+    _private: (),
+}
+
+impl Metrics {
+    pub fn fairing() -> MetricsFairing {
+        MetricsFairing::default()
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for MetricsFairing {
+    fn info(&self) -> Info {
+        Info { name: "Metrics", kind: Kind::Ignite | Kind::Response }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let enabled = match rocket.figment().find_value("metrics") {
+            Err(_) => false,
+            Ok(value) => match value.to_bool() {
+                Some(enabled) => enabled,
+                None => {
+                    log::error!("invalid setting `metrics`: expected true or false");
+                    return Err(rocket);
+                }
+            },
+        };
+        if !enabled {
+            return Ok(rocket);
+        }
+
+        let keys = rocket.state::<Verifier>().map(|v| v.keys().clone());
+        Ok(rocket.manage(Metrics::new(keys)).mount("/", routes![metrics]))
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        if let Some(metrics) = req.rocket().state::<Metrics>() {
+            metrics.observe(req, res);
+        }
+    }
+}
