@@ -116,6 +116,10 @@ pub struct AuthConfig {
     /// Timeout of each request to the identity provider, in seconds. Default 5.
     #[serde(default = "defaults::jwks_timeout")]
     pub jwks_timeout: Seconds,
+    /// How long launch keeps retrying an identity provider that can't be
+    /// reached before it aborts, in seconds. Default 3.
+    #[serde(default = "defaults::jwks_launch_retry")]
+    pub jwks_launch_retry: Seconds,
     /// Accept `?access_token=` (RFC 6750 §2.3, which says SHOULD NOT).
     /// Default `false`.
     #[serde(default)]
@@ -144,6 +148,9 @@ mod defaults {
     }
     pub fn jwks_timeout() -> Seconds {
         Seconds::from_secs(5)
+    }
+    pub fn jwks_launch_retry() -> Seconds {
+        Seconds::from_secs(3)
     }
     pub fn max_token_size() -> usize {
         16 * 1024

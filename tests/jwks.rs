@@ -283,3 +283,31 @@ async fn unusable_keys_are_skipped_not_fatal() {
     let hs = oct.token_with(json!({"alg": "HS256"}), &claims);
     assert_eq!(status_of(&client, &hs).await, Status::Unauthorized);
 }
+
+#[rocket::async_test]
+async fn launch_retries_a_provider_that_comes_up_late() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    idp.set_mode(Mode::Status(503));
+    let flip = idp.clone();
+    tokio::spawn(async move {
+        sleep(0.6).await;
+        flip.set_mode(Mode::Up);
+    });
+
+    let client = client_for(figment(&idp, json!({"jwks_launch_retry": 5}))).await;
+    assert!(idp.jwks_hits() >= 2, "launch retried");
+    assert_eq!(status_of(&client, &key.token(&good_claims(&idp))).await, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn launch_retries_are_bounded() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    idp.set_mode(Mode::Status(503));
+
+    let reason = connect_error(figment(&idp, json!({"jwks_launch_retry": 1}))).await;
+    assert!(reason.contains("answered 503"), "{reason}");
+    let attempts = idp.jwks_hits();
+    assert!((2..=4).contains(&attempts), "{attempts} attempts in a 1 s window");
+}

@@ -22,6 +22,7 @@
 //! - **Response**: marks responses to authenticated requests `no-store`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use figment::Figment;
 use rocket::fairing::{self, Fairing, Info, Kind};
@@ -52,12 +53,42 @@ impl JwtAuth {
 /// Builds the verifier from the `auth` settings: discovery and a first JWKS
 /// fetch. The error is one line that names the setting or URL at fault.
 ///
+/// An identity provider that can't be reached (or answers garbage) is
+/// retried with backoff for `jwks_launch_retry` seconds before launch gives
+/// up, so that a service and its provider starting together don't race.
 /// With the development issuer (`dev`), its key is used directly: no HTTP.
 pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verifier, String> {
     let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
+    let source = config.key_source().map_err(|e| e.to_string())?;
+    if let KeySource::DevIssuer = source {
+        let dev = dev.ok_or("auth.dev_issuer is on, but the DevIssuer fairing isn't attached")?;
+        let keys = KeyStore::fixed(dev.key_set());
+        return Ok(Verifier::new(policy(&config, dev.issuer().to_owned()), Arc::new(keys)));
+    }
+
+    let give_up = Instant::now() + *config.jwks_launch_retry;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match load_keys(&config, &source).await {
+            Ok((issuer, keys)) => {
+                return Ok(Verifier::new(policy(&config, issuer), Arc::new(keys)))
+            }
+            Err(reason) if Instant::now() + delay < give_up => {
+                log::warn!("JWT auth: {reason}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(reason) => return Err(reason),
+        }
+    }
+}
+
+/// Discovery (if configured) and the first JWKS fetch: the issuer to
+/// require and the loaded key store.
+async fn load_keys(config: &AuthConfig, source: &KeySource) -> Result<(String, KeyStore), String> {
     let timeout = *config.jwks_timeout;
     // One HTTP client for discovery and every JWKS fetch after it.
-    let (issuer, jwks_uri, fetcher) = match config.key_source().map_err(|e| e.to_string())? {
+    let (issuer, jwks_uri, fetcher) = match source.clone() {
         KeySource::Jwks { issuer, jwks_uri } => {
             let fetcher = Fetcher::new(timeout, is_loopback(&jwks_uri))?;
             (issuer, jwks_uri, fetcher)
@@ -76,19 +107,13 @@ pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verif
             };
             (issuer.unwrap_or(document.issuer), jwks_uri, fetcher)
         }
-        KeySource::DevIssuer => {
-            let dev =
-                dev.ok_or("auth.dev_issuer is on, but the DevIssuer fairing isn't attached")?;
-            let keys = KeyStore::fixed(dev.key_set());
-            return Ok(Verifier::new(policy(&config, dev.issuer().to_owned()), Arc::new(keys)));
-        }
+        KeySource::DevIssuer => unreachable!("handled by connect"),
     };
 
-    let algorithms = AlgSet::of(&config.algorithms);
     let source = JwksSource {
         fetcher,
         url: jwks_uri.clone(),
-        allowed: algorithms,
+        allowed: AlgSet::of(&config.algorithms),
         cooldown: *config.jwks_cooldown,
         max_age: *config.jwks_cache_max_age,
     };
@@ -96,8 +121,7 @@ pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verif
         .await
         .map_err(|e| format!("could not load the JSON Web Key Set: {e}"))?;
     log::info!("JWT auth: issuer {issuer}, {} key(s) from {jwks_uri}", keys.snapshot().len());
-
-    Ok(Verifier::new(policy(&config, issuer), Arc::new(keys)))
+    Ok((issuer, keys))
 }
 
 fn policy(config: &AuthConfig, issuer: String) -> Policy {

@@ -390,6 +390,7 @@ pub fn figment(idp: &Idp, extra: Value) -> Figment {
         "audience": AUDIENCE,
         "jwks_cooldown": 0.2,
         "jwks_timeout": 1,
+        "jwks_launch_retry": 0,
     });
     merge(&mut auth, extra);
     Figment::from(rocket::Config::debug_default())
