@@ -124,6 +124,10 @@ pub struct AuthConfig {
     /// Default `false`.
     #[serde(default)]
     pub allow_query_token: bool,
+    /// How many verified tokens to remember (a hit skips the signature
+    /// check); 0 disables the cache. Default 10000.
+    #[serde(default = "defaults::token_cache_capacity")]
+    pub token_cache_capacity: usize,
     /// Longest accepted token, in bytes. Default 16384.
     #[serde(default = "defaults::max_token_size")]
     pub max_token_size: usize,
@@ -151,6 +155,9 @@ mod defaults {
     }
     pub fn jwks_launch_retry() -> Seconds {
         Seconds::from_secs(3)
+    }
+    pub fn token_cache_capacity() -> usize {
+        10_000
     }
     pub fn max_token_size() -> usize {
         16 * 1024

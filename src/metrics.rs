@@ -24,6 +24,7 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{ContentType, Status};
 use rocket::{get, routes, Build, Request, Response, Rocket, State};
 
+use crate::auth::cache::TokenCache;
 use crate::auth::error::RecordedFailure;
 use crate::auth::jwks::KeyStore;
 use crate::auth::Verifier;
@@ -41,12 +42,14 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn new(keys: Option<Arc<KeyStore>>) -> Self {
+    fn new(verifier: Option<&Verifier>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "Requests by route and outcome", requests.clone());
-        if let Some(keys) = keys {
-            registry.register_collector(Box::new(KeyStoreCollector(keys)));
+        if let Some(verifier) = verifier {
+            let collector =
+                AuthCollector { keys: verifier.keys().clone(), cache: verifier.cache().clone() };
+            registry.register_collector(Box::new(collector));
         }
         Metrics { registry, requests }
     }
@@ -77,13 +80,16 @@ impl Metrics {
     }
 }
 
-/// Reads the key store on each scrape.
+/// Reads the key store and the token cache on each scrape.
 #[derive(Debug)]
-struct KeyStoreCollector(Arc<KeyStore>);
+struct AuthCollector {
+    keys: Arc<KeyStore>,
+    cache: Arc<TokenCache>,
+}
 
-impl Collector for KeyStoreCollector {
+impl Collector for AuthCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let freshness = self.0.freshness();
+        let freshness = self.keys.freshness();
         let mut fetches = encoder.encode_descriptor(
             "jwks_fetches",
             "JWKS fetches by result",
@@ -94,7 +100,7 @@ impl Collector for KeyStoreCollector {
             ConstCounter::new(count).encode(fetches.encode_family(&[("result", result)])?)?;
         }
 
-        let keys = ConstGauge::new(self.0.snapshot().len() as i64);
+        let keys = ConstGauge::new(self.keys.snapshot().len() as i64);
         keys.encode(encoder.encode_descriptor(
             "jwks_keys",
             "Usable keys loaded",
@@ -111,6 +117,19 @@ impl Collector for KeyStoreCollector {
                 None,
                 gauge.metric_type(),
             )?)?;
+        }
+
+        if self.cache.is_enabled() {
+            let (hits, misses) = self.cache.hits_and_misses();
+            let mut lookups = encoder.encode_descriptor(
+                "token_cache_lookups",
+                "Verified-token cache lookups by result",
+                None,
+                ConstCounter::new(0u64).metric_type(),
+            )?;
+            for (result, count) in [("hit", hits), ("miss", misses)] {
+                ConstCounter::new(count).encode(lookups.encode_family(&[("result", result)])?)?;
+            }
         }
         Ok(())
     }
@@ -157,8 +176,8 @@ impl Fairing for MetricsFairing {
             return Ok(rocket);
         }
 
-        let keys = rocket.state::<Verifier>().map(|v| v.keys().clone());
-        Ok(rocket.manage(Metrics::new(keys)).mount("/", routes![metrics]))
+        let metrics = Metrics::new(rocket.state::<Verifier>());
+        Ok(rocket.manage(metrics).mount("/", routes![metrics]))
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {

@@ -83,6 +83,8 @@ async fn metrics_count_requests_by_outcome_and_report_the_key_store() {
         r#"jwks_fetches_total{result="error"} 0"#,
         "jwks_keys 1",
         "jwks_seconds_since_refresh ",
+        r#"token_cache_lookups_total{result="hit"} 0"#,
+        r#"token_cache_lookups_total{result="miss"} "#,
         "# EOF",
     ] {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");

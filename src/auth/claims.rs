@@ -121,6 +121,15 @@ impl ClaimRules<'_> {
     }
 }
 
+impl ClaimRules<'_> {
+    /// Until when (seconds since the epoch) `claims`, valid now, stay
+    /// valid under these rules: the last instant `exp` accepts.
+    pub fn valid_until(&self, claims: &Claims) -> f64 {
+        let exp = claims.raw.get("exp").and_then(Value::as_f64).unwrap_or(0.0);
+        exp + self.clock_tolerance
+    }
+}
+
 fn string(raw: &Map<String, Value>, claim: Claim) -> Result<Option<&str>, TokenError> {
     match raw.get(claim.name()) {
         None => Ok(None),

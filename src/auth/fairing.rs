@@ -132,6 +132,7 @@ fn policy(config: &AuthConfig, issuer: String) -> Policy {
         clock_tolerance: config.clock_tolerance.as_secs_f64(),
         max_token_size: config.max_token_size,
         allow_query_token: config.allow_query_token,
+        token_cache_capacity: config.token_cache_capacity,
     }
 }
 

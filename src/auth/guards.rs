@@ -73,7 +73,7 @@ impl BearerToken {
         let token = credentials::bearer_token(req, verifier.policy().allow_query_token)?;
         let claims = verifier.verify(token).await.map_err(AuthError::InvalidToken)?;
         req.local_cache(|| Some(Authenticated));
-        Ok(BearerToken { claims: Arc::new(claims) })
+        Ok(BearerToken { claims })
     }
 }
 

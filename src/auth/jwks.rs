@@ -15,14 +15,14 @@
 //! doesn't fit the key, and RSA moduli under 2048 bits. jsonwebtoken's
 //! `DecodingKey::from_jwk` checks none of these, so they are checked here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 use reqwest::Url;
 use serde_json::Value;
 
@@ -32,16 +32,38 @@ use super::fetch::Fetcher;
 /// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, RFC 8725).
 pub const MIN_RSA_BITS: usize = 2048;
 
+/// Identifies a key by its public material (and `kid`), stable across
+/// refreshes: the token cache drops what a key verified once it is gone.
+pub type Fingerprint = [u8; 16];
+
 /// One key that can verify tokens.
 pub struct VerifyingKey {
     kid: Option<String>,
     algorithms: AlgSet,
     key: DecodingKey,
+    fingerprint: Fingerprint,
 }
 
 impl VerifyingKey {
     pub fn new(kid: Option<String>, algorithms: AlgSet, key: DecodingKey) -> Self {
-        VerifyingKey { kid, algorithms, key }
+        let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        digest.update(kid.as_deref().unwrap_or_default().as_bytes());
+        digest.update(&[0]);
+        match key.kind() {
+            DecodingKeyKind::SecretOrDer(bytes) => digest.update(bytes),
+            DecodingKeyKind::RsaModulusExponent { n, e } => {
+                digest.update(n);
+                digest.update(&[0]);
+                digest.update(e);
+            }
+        }
+        let mut fingerprint = [0; 16];
+        fingerprint.copy_from_slice(&digest.finish().as_ref()[..16]);
+        VerifyingKey { kid, algorithms, key, fingerprint }
+    }
+
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
     }
 
     pub fn kid(&self) -> Option<&str> {
@@ -62,6 +84,7 @@ impl VerifyingKey {
 pub struct KeySet {
     keys: Vec<VerifyingKey>,
     by_kid: HashMap<String, Vec<usize>>,
+    fingerprints: HashSet<Fingerprint>,
 }
 
 impl KeySet {
@@ -73,7 +96,8 @@ impl KeySet {
             }
         }
 
-        KeySet { keys, by_kid }
+        let fingerprints = keys.iter().map(|key| key.fingerprint).collect();
+        KeySet { keys, by_kid, fingerprints }
     }
 
     /// Parses a JWKS document, keeping the keys usable with `allowed`.
@@ -111,6 +135,11 @@ impl KeySet {
 
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// Whether the key with this fingerprint is in the set.
+    pub fn has_fingerprint(&self, fingerprint: &Fingerprint) -> bool {
+        self.fingerprints.contains(fingerprint)
     }
 
     /// Whether some key carries `kid`.

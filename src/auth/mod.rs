@@ -27,6 +27,7 @@
 //! ```
 
 pub mod algorithms;
+pub mod cache;
 pub mod claims;
 pub mod credentials;
 pub mod error;

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::algorithms::{self, AlgSet};
+use super::cache::TokenCache;
 use super::claims::{ClaimRules, Claims};
 use super::error::TokenError;
 use super::jwks::{KeySet, KeyStore};
@@ -37,6 +38,8 @@ pub struct Policy {
     pub max_token_size: usize,
     /// Whether `?access_token=` is accepted.
     pub allow_query_token: bool,
+    /// Verified tokens remembered; 0 disables the cache.
+    pub token_cache_capacity: usize,
 }
 
 /// Checks bearer tokens against a [`Policy`] and a [`KeyStore`]. Managed
@@ -44,6 +47,7 @@ pub struct Policy {
 pub struct Verifier {
     policy: Policy,
     keys: Arc<KeyStore>,
+    cache: Arc<TokenCache>,
 }
 
 /// The JOSE header fields this service acts on. Unknown fields are ignored
@@ -65,7 +69,8 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 
 impl Verifier {
     pub fn new(policy: Policy, keys: Arc<KeyStore>) -> Self {
-        Verifier { policy, keys }
+        let cache = Arc::new(TokenCache::new(policy.token_cache_capacity));
+        Verifier { policy, keys, cache }
     }
 
     pub fn policy(&self) -> &Policy {
@@ -76,8 +81,18 @@ impl Verifier {
         &self.keys
     }
 
-    /// Verifies `token` and returns its claims.
-    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    pub fn cache(&self) -> &Arc<TokenCache> {
+        &self.cache
+    }
+
+    /// Verifies `token` and returns its claims: from the cache if it was
+    /// verified before and still would be, else by the full check.
+    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+        let now = now();
+        if let Some(claims) = self.cache.get(token, now, &self.keys.snapshot()) {
+            return Ok(claims);
+        }
+
         let (header, signed, signature) = self.precheck(token)?;
         let alg = algorithms::parse(&header.alg)
             .filter(|alg| self.policy.algorithms.contains(*alg))
@@ -101,9 +116,12 @@ impl Verifier {
             issuer: &self.policy.issuer,
             audiences: &self.policy.audiences,
             clock_tolerance: self.policy.clock_tolerance,
-            now: now(),
+            now,
         };
-        rules.check(claims)
+        let claims = Arc::new(rules.check(claims)?);
+        let valid_until = rules.valid_until(&claims);
+        self.cache.insert(token, claims.clone(), valid_until, *key.fingerprint());
+        Ok(claims)
     }
 
     /// Size, shape and header checks. Returns the header, the signed part
