@@ -22,7 +22,7 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RsaPublicKeyComponents};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::form::Form;
 use rocket::http::Status;
@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::auth::algorithms::AlgSet;
-use crate::auth::jwks::{KeySet, VerifyingKey};
+use crate::auth::jwks::{KeySet, PublicKey, VerifyingKey};
 use crate::config::AuthConfig;
 
 /// Default and longest token lifetimes, in seconds.
@@ -83,9 +83,11 @@ impl DevIssuer {
 
     /// The public key, for the verifier's key store.
     pub fn key_set(&self) -> KeySet {
-        let key = DecodingKey::from_rsa_raw_components(&self.public.n, &self.public.e);
-        let algorithms = AlgSet::of(&[Algorithm::RS256]);
-        KeySet::new(vec![VerifyingKey::new(Some(self.kid.clone()), algorithms, key)])
+        let material = PublicKey::Rsa { n: &self.public.n, e: &self.public.e };
+        let key =
+            VerifyingKey::new(Some(self.kid.clone()), material, AlgSet::of(&[Algorithm::RS256]))
+                .expect("a freshly generated RSA key parses");
+        KeySet::new(vec![key])
     }
 
     /// The public JWK Set it serves.

@@ -9,76 +9,21 @@
 //!   published since the last fetch trigger one refetch per `cooldown`,
 //!   shared by every request that misses meanwhile (single flight).
 //!
-//! Keys that can't safely verify a token are skipped with a warning rather
-//! than failing the whole set: symmetric (`oct`) keys, `use` other than
-//! `sig`, `key_ops` without `verify`, unknown `kty` or curve, an `alg` that
-//! doesn't fit the key, and RSA moduli under 2048 bits. jsonwebtoken's
-//! `DecodingKey::from_jwk` checks none of these, so they are checked here.
+//! Keys that can't safely verify a token ([`jwk`](super::jwk) says which)
+//! are skipped with a warning rather than failing the whole set.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
+use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde_json::Value;
 
-use super::algorithms::{self, AlgSet};
+use super::algorithms::AlgSet;
 use super::fetch::Fetcher;
-
-/// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, RFC 8725).
-pub const MIN_RSA_BITS: usize = 2048;
-
-/// Identifies a key by its public material (and `kid`), stable across
-/// refreshes: the token cache drops what a key verified once it is gone.
-pub type Fingerprint = [u8; 16];
-
-/// One key that can verify tokens.
-pub struct VerifyingKey {
-    kid: Option<String>,
-    algorithms: AlgSet,
-    key: DecodingKey,
-    fingerprint: Fingerprint,
-}
-
-impl VerifyingKey {
-    pub fn new(kid: Option<String>, algorithms: AlgSet, key: DecodingKey) -> Self {
-        let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        digest.update(kid.as_deref().unwrap_or_default().as_bytes());
-        digest.update(&[0]);
-        match key.kind() {
-            DecodingKeyKind::SecretOrDer(bytes) => digest.update(bytes),
-            DecodingKeyKind::RsaModulusExponent { n, e } => {
-                digest.update(n);
-                digest.update(&[0]);
-                digest.update(e);
-            }
-        }
-        let mut fingerprint = [0; 16];
-        fingerprint.copy_from_slice(&digest.finish().as_ref()[..16]);
-        VerifyingKey { kid, algorithms, key, fingerprint }
-    }
-
-    pub fn fingerprint(&self) -> &Fingerprint {
-        &self.fingerprint
-    }
-
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
-    }
-
-    /// Whether this key may verify a token signed with `alg`.
-    pub fn fits(&self, alg: Algorithm) -> bool {
-        self.algorithms.contains(alg)
-    }
-
-    pub fn decoding_key(&self) -> &DecodingKey {
-        &self.key
-    }
-}
+pub use super::jwk::{parse_jwk, Fingerprint, PublicKey, VerifyingKey, MIN_RSA_BITS};
 
 /// An immutable snapshot of usable keys.
 pub struct KeySet {
@@ -91,12 +36,12 @@ impl KeySet {
     pub fn new(keys: Vec<VerifyingKey>) -> Self {
         let mut by_kid: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, key) in keys.iter().enumerate() {
-            if let Some(kid) = &key.kid {
-                by_kid.entry(kid.clone()).or_default().push(i);
+            if let Some(kid) = key.kid() {
+                by_kid.entry(kid.to_owned()).or_default().push(i);
             }
         }
 
-        let fingerprints = keys.iter().map(|key| key.fingerprint).collect();
+        let fingerprints = keys.iter().map(|key| *key.fingerprint()).collect();
         KeySet { keys, by_kid, fingerprints }
     }
 
@@ -164,87 +109,6 @@ impl KeySet {
             }
         }
     }
-}
-
-fn b64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
-    let text = value.get(name).and_then(Value::as_str).ok_or(format!("no `{name}`"))?;
-    URL_SAFE_NO_PAD.decode(text).map_err(|_| format!("`{name}` is not base64url"))
-}
-
-/// Checks one JWK and turns it into a verifying key.
-fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
-    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
-    if let Some(usage) = jwk.get("use") {
-        if usage.as_str() != Some("sig") {
-            return Err(format!("`use` is {usage}, not \"sig\""));
-        }
-    }
-    if let Some(ops) = jwk.get("key_ops") {
-        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
-        if !verifies {
-            return Err("`key_ops` doesn't include \"verify\"".into());
-        }
-    }
-
-    let (family_algs, key) = match field("kty") {
-        Some("RSA") => {
-            let n = b64(jwk, "n")?;
-            let e = b64(jwk, "e")?;
-            let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
-            if bits < MIN_RSA_BITS {
-                return Err(format!("RSA modulus of about {bits} bits is under {MIN_RSA_BITS}"));
-            }
-            if e.is_empty() || e.len() > 8 {
-                return Err("RSA exponent is malformed".into());
-            }
-            let key = DecodingKey::from_rsa_raw_components(&n, &e);
-            (AlgSet::family(AlgorithmFamily::Rsa), key)
-        }
-        Some("EC") => {
-            let (alg, size) = match field("crv") {
-                Some("P-256") => (Algorithm::ES256, 32),
-                Some("P-384") => (Algorithm::ES384, 48),
-                crv => return Err(format!("unsupported curve {crv:?}")),
-            };
-            let (x, y) = (b64(jwk, "x")?, b64(jwk, "y")?);
-            if x.len() != size || y.len() != size {
-                return Err("EC coordinates don't match the curve".into());
-            }
-            let point = [&[0x04][..], &x, &y].concat();
-            (AlgSet::of(&[alg]), DecodingKey::from_ec_der(&point))
-        }
-        Some("OKP") => {
-            if field("crv") != Some("Ed25519") {
-                return Err(format!("unsupported curve {:?}", field("crv")));
-            }
-            let x = b64(jwk, "x")?;
-            if x.len() != 32 {
-                return Err("Ed25519 key is not 32 bytes".into());
-            }
-            (AlgSet::of(&[Algorithm::EdDSA]), DecodingKey::from_ed_der(&x))
-        }
-        Some("oct") => return Err("symmetric (`oct`) keys are never used from a key set".into()),
-        kty => return Err(format!("unsupported `kty` {kty:?}")),
-    };
-
-    let fits = match jwk.get("alg") {
-        None => family_algs,
-        Some(alg) => {
-            let alg = alg.as_str().and_then(algorithms::parse).filter(|a| family_algs.contains(*a));
-            match alg {
-                Some(alg) => AlgSet::of(&[alg]),
-                None => return Err(format!("`alg` {} doesn't fit the key", jwk["alg"])),
-            }
-        }
-    };
-
-    let usable = fits.intersect(allowed);
-    if usable.is_empty() {
-        return Err("its algorithms are not among the configured `algorithms`".into());
-    }
-
-    let kid = jwk.get("kid").and_then(Value::as_str).map(String::from);
-    Ok(VerifyingKey::new(kid, usable, key))
 }
 
 /// Where a store refetches its keys from.
@@ -431,6 +295,9 @@ async fn fetch(source: &JwksSource) -> Result<KeySet, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
     use serde_json::json;
 
     fn all() -> AlgSet {
@@ -481,6 +348,10 @@ mod tests {
     #[test]
     fn a_set_without_usable_keys_is_an_error() {
         assert!(set(vec![rsa_jwk(1024)]).is_err());
+        let off_curve = json!({"kty": "EC", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode([1u8; 32]), "y": URL_SAFE_NO_PAD.encode([2u8; 32])});
+        let error = set(vec![off_curve]).err().unwrap();
+        assert!(error.contains("no usable key"), "{error}");
         assert!(set(vec![]).is_err());
         assert!(KeySet::from_jwks(b"{\"keys\": 5}", all()).is_err());
         assert!(KeySet::from_jwks(b"<html>", all()).is_err());
@@ -495,7 +366,7 @@ mod tests {
         let (keys, _) = set(vec![
             sig,
             json!({"kty": "OKP", "crv": "Ed25519", "kid": "e",
-                                            "x": URL_SAFE_NO_PAD.encode([7u8; 32])}),
+                                            "x": URL_SAFE_NO_PAD.encode(Ed25519KeyPair::generate().unwrap().public_key())}),
         ])
         .unwrap();
 

@@ -34,6 +34,7 @@ pub mod error;
 pub mod fairing;
 pub mod fetch;
 pub mod guards;
+pub mod jwk;
 pub mod jwks;
 pub mod token;
 

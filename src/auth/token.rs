@@ -100,9 +100,9 @@ impl Verifier {
 
         let keys = self.key_set_for(header.kid.as_deref(), alg).await?;
         let key = keys.find(header.kid.as_deref(), alg).ok_or(TokenError::NoApplicableKey)?;
-        match jsonwebtoken::crypto::verify(signature, signed.as_bytes(), key.decoding_key(), alg) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return Err(TokenError::Signature),
+        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Signature)?;
+        if !key.verify(alg, signed.as_bytes(), &signature) {
+            return Err(TokenError::Signature);
         }
 
         let payload = signed.split_once('.').map_or("", |(_, payload)| payload);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Load figures: the release binary pinned to CPU 0, wrk pinned to CPU 1, both
+# on loopback, against a loopback identity provider (examples/loopback_idp.rs).
+#
+#   benches/load.sh                 # 10 s per case, 64 connections
+#   DURATION=30s CONNECTIONS=128 benches/load.sh
+#
+# Cases: /api/public; /api/private-scoped with one reused token (cache hit);
+# with a pool of 1000 distinct tokens; and the miss path (one token,
+# token_cache_capacity = 0, so every request verifies the RS256 signature).
+# Prints req/s, p50 and p99 latency, non-2xx answers and the server's peak
+# RSS, then the ratios the README reports. Exits by itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --quiet --bin auth0-rocket-api --example loopback_idp
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+
+idp_port=$(free_port)
+taskset -c 1 target/release/examples/loopback_idp --port "$idp_port" --dir "$work" --tokens 1000 >/dev/null &
+pids+=($!)
+wait_for "http://127.0.0.1:$idp_port/.well-known/openid-configuration"
+for _ in $(seq 1 100); do [ -s "$work/tokens" ] && break; sleep 0.1; done
+
+cat > "$work/one.lua" <<LUA
+local f = io.open("$work/token"); local token = f:read("*l"); f:close()
+wrk.headers["Authorization"] = "Bearer " .. token
+LUA
+cat > "$work/pool.lua" <<LUA
+local tokens = {}
+for line in io.lines("$work/tokens") do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i % #tokens + 1
+  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
+end
+LUA
+
+server_pid=""
+start_server() {
+  api_port=$(free_port)
+  taskset -c 0 env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$api_port" \
+    ISSUER_BASE_URL="http://127.0.0.1:$idp_port/" AUDIENCE=https://api.example.test \
+    ROCKET_AUTH="$1" target/release/auth0-rocket-api >/dev/null 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  wait_for "http://127.0.0.1:$api_port/health"
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
+
+# to_ms "1.23ms" / "850.00us" / "1.02s" -> milliseconds
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
+
+declare -A RPS
+printf '| case | req/s | p50 ms | p99 ms | non-2xx | peak RSS MiB |\n|---|---:|---:|---:|---:|---:|\n'
+run() {
+  local name=$1 path=$2 script=${3:-}
+  local args=(-t1 -c"$CONNECTIONS" -d"$DURATION" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
+  curl -sf -o /dev/null "http://127.0.0.1:$api_port$path" -H "Authorization: Bearer $(cat "$work/token")"
+  local out; out=$(taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$api_port$path")
+  local rps p50 p99 bad rss
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+  bad=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' <<<"$out"); bad=${bad:-0}
+  rss=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
+  RPS[$name]=$rps
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "$bad" "$rss"
+}
+
+start_server "{}"
+run "public" /api/public
+run "scoped, one token (cache hit)" /api/private-scoped "$work/one.lua"
+run "scoped, 1000 tokens" /api/private-scoped "$work/pool.lua"
+stop_server
+
+start_server "{token_cache_capacity=0}"
+run "scoped, cache off (miss path)" /api/private-scoped "$work/one.lua"
+stop_server
+
+public=${RPS[public]}
+hit=${RPS["scoped, one token (cache hit)"]}
+miss=${RPS["scoped, cache off (miss path)"]}
+echo
+awk -v h="$hit" -v p="$public" 'BEGIN { printf "hit path / public: %.1f%% (target >= 90%%)\n", 100 * h / p }'
+
+# The raw RS256 verification rate on one core, from `cargo bench --bench verify`.
+estimate=target/criterion/raw_RS256/new/estimates.json
+if [ -f "$estimate" ]; then
+  raw_ns=$(python3 -c "import json; print(json.load(open('$estimate'))['mean']['point_estimate'])")
+  awk -v m="$miss" -v p="$public" -v ns="$raw_ns" 'BEGIN {
+    raw = 1e9 / ns; bound = 1 / (1 / p + 1 / raw)
+    printf "raw RS256 verify: %.0f/s on one core; bound 1/(1/public + 1/raw) = %.0f req/s\n", raw, bound
+    printf "miss path / bound: %.1f%% (target >= 80%%)\n", 100 * m / bound }'
+else
+  echo "(run 'cargo bench --bench verify' first to compare the miss path with raw RS256 verification)"
+fi

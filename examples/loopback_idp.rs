@@ -1,0 +1,82 @@
+//! A loopback identity provider for the load and soak scripts: discovery and
+//! a JWKS on 127.0.0.1, and tokens for its key written to files.
+//!
+//! ```sh
+//! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --tokens 1000
+//! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --chaos 2
+//! ```
+//!
+//! Writes `<dir>/token` (one token) and `<dir>/tokens` (one per line), all
+//! with scope `read:messages`, audience `https://api.example.test`, valid
+//! for a day, signed by a key that stays published throughout. With
+//! `--chaos S`, every S seconds the JWKS endpoint moves to the next of: up,
+//! answering 500, up, hanging, up, garbage, up with an extra rotated-in key,
+//! closing connections. Runs until killed.
+
+#[path = "../tests/common/idp.rs"]
+mod idp;
+#[path = "../tests/common/keys.rs"]
+mod keys;
+
+use std::time::Duration;
+
+use idp::{Idp, Mode};
+use keys::{now, TestKey, AUDIENCE};
+use serde_json::json;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+#[tokio::main]
+async fn main() {
+    let port: u16 = arg("--port").map_or(0, |p| p.parse().expect("--port"));
+    let dir = std::path::PathBuf::from(arg("--dir").unwrap_or_else(|| ".".into()));
+    let count: usize = arg("--tokens").map_or(1000, |n| n.parse().expect("--tokens"));
+    let chaos: Option<f64> = arg("--chaos").map(|s| s.parse().expect("--chaos"));
+
+    let key = TestKey::rsa("loopback-1");
+    let idp = Idp::start_on(port, &[&key]).await;
+    let token = |i: usize| {
+        key.token(&json!({
+            "iss": idp.base_url(), "sub": format!("load|{i}"), "aud": AUDIENCE,
+            "iat": now(), "exp": now() + 86400, "jti": format!("jti-{i}"),
+            "scope": "openid read:messages",
+        }))
+    };
+    std::fs::create_dir_all(&dir).expect("--dir");
+    std::fs::write(dir.join("token"), token(0)).unwrap();
+    let pool: Vec<String> = (1..=count).map(token).collect();
+    std::fs::write(dir.join("tokens"), pool.join("\n") + "\n").unwrap();
+    println!("issuer {} ready; tokens in {}", idp.base_url(), dir.display());
+
+    let Some(every) = chaos else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    let rotated = TestKey::rsa("loopback-2");
+    let schedule = [
+        Mode::Up,
+        Mode::Status(500),
+        Mode::Up,
+        Mode::Hang,
+        Mode::Up,
+        Mode::Garbage,
+        Mode::Up,
+        Mode::Down,
+    ];
+    for step in 0usize.. {
+        let mode = schedule[step % schedule.len()].clone();
+        // Every other "up" also publishes (or withdraws) a rotated-in key;
+        // the tokens' key stays published throughout.
+        if mode == Mode::Up && step % 4 == 2 {
+            idp.set_keys(&[&key, &rotated]);
+        } else if mode == Mode::Up {
+            idp.set_keys(&[&key]);
+        }
+        println!("chaos: {mode:?} (JWKS fetches so far: {})", idp.jwks_hits());
+        idp.set_mode(mode);
+        tokio::time::sleep(Duration::from_secs_f64(every)).await;
+    }
+}

@@ -1,0 +1,205 @@
+//! One JSON Web Key → a key that verifies signatures, parsed once.
+//!
+//! Keys are parsed into aws-lc-rs `ParsedPublicKey`s at fetch time, one per
+//! algorithm the key may verify, so a request pays only for the signature
+//! check. (`jsonwebtoken::crypto::verify` rebuilds the backend key on every
+//! call: about 2.8 µs of an RS256 verification's 16.6 µs; see
+//! `benches/verify.rs`.) Parsing also validates the material up front: an
+//! EC point off its curve is skipped at load, not failed per request.
+//!
+//! A JWK is refused, with the reason, unless it can safely verify tokens:
+//! `use` must be `sig` and `key_ops` include `verify` when present; symmetric
+//! (`oct`) keys, unknown `kty`s and curves are never used; an `alg` must fit
+//! the key; RSA moduli must be at least 2048 bits. jsonwebtoken's
+//! `DecodingKey::from_jwk` checks none of these.
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{self as backend, ParsedPublicKey, RsaPublicKeyComponents};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use serde_json::Value;
+
+use super::algorithms::{self, AlgSet};
+
+/// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, RFC 8725).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Identifies a key by its `kid` and public material, stable across
+/// refreshes: the token cache drops what a key verified once it is gone.
+pub type Fingerprint = [u8; 16];
+
+/// Public key material.
+#[derive(Debug, Clone, Copy)]
+pub enum PublicKey<'a> {
+    /// Big-endian modulus and exponent.
+    Rsa { n: &'a [u8], e: &'a [u8] },
+    /// An uncompressed P-256 or P-384 point (`04 || x || y`).
+    Ec { point: &'a [u8] },
+    /// A 32-byte Ed25519 public key.
+    Ed25519 { x: &'a [u8] },
+}
+
+/// One key that can verify tokens, for a fixed set of algorithms.
+pub struct VerifyingKey {
+    kid: Option<String>,
+    algorithms: AlgSet,
+    verifiers: Vec<(Algorithm, ParsedPublicKey)>,
+    fingerprint: Fingerprint,
+}
+
+/// The aws-lc-rs verification algorithm for a JWS `alg`, if there is one.
+fn rsa_params(alg: Algorithm) -> Option<&'static backend::RsaParameters> {
+    Some(match alg {
+        Algorithm::RS256 => &backend::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &backend::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &backend::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &backend::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &backend::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &backend::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+fn other_params(alg: Algorithm) -> Option<&'static dyn backend::VerificationAlgorithm> {
+    Some(match alg {
+        Algorithm::ES256 => &backend::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &backend::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &backend::ED25519,
+        _ => return None,
+    })
+}
+
+impl VerifyingKey {
+    /// Parses `material` for each of `algorithms`; fails if it is invalid
+    /// for any of them.
+    pub fn new(
+        kid: Option<String>,
+        material: PublicKey<'_>,
+        algorithms: AlgSet,
+    ) -> Result<Self, String> {
+        let mut digest = digest::Context::new(&digest::SHA256);
+        digest.update(kid.as_deref().unwrap_or_default().as_bytes());
+        let mut verifiers = Vec::new();
+        for alg in algorithms.iter() {
+            let parsed = match (material, rsa_params(alg), other_params(alg)) {
+                (PublicKey::Rsa { n, e }, Some(params), _) => {
+                    RsaPublicKeyComponents { n, e }.to_parsed_public_key(params)
+                }
+                (PublicKey::Ec { point }, _, Some(params)) => ParsedPublicKey::new(params, point),
+                (PublicKey::Ed25519 { x }, _, Some(params)) => ParsedPublicKey::new(params, x),
+                _ => return Err(format!("{} doesn't fit this key", algorithms::name_of(alg))),
+            };
+            let parsed = parsed.map_err(|e| format!("invalid key material: {e}"))?;
+            verifiers.push((alg, parsed));
+        }
+        match material {
+            PublicKey::Rsa { n, e } => {
+                [&[0u8][..], n, e].iter().for_each(|part| digest.update(part))
+            }
+            PublicKey::Ec { point } => digest.update(point),
+            PublicKey::Ed25519 { x } => digest.update(x),
+        }
+
+        let mut fingerprint = [0; 16];
+        fingerprint.copy_from_slice(&digest.finish().as_ref()[..16]);
+        Ok(VerifyingKey { kid, algorithms, verifiers, fingerprint })
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// Whether this key may verify a token signed with `alg`.
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(alg)
+    }
+
+    /// Whether `signature` is `alg`'s valid signature of `message` under
+    /// this key.
+    pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.verifiers
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok())
+    }
+}
+
+fn b64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
+    let text = value.get(name).and_then(Value::as_str).ok_or(format!("no `{name}`"))?;
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| format!("`{name}` is not base64url"))
+}
+
+/// Checks one JWK and turns it into a verifying key for the algorithms it
+/// fits among `allowed`.
+pub fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
+    if let Some(usage) = jwk.get("use") {
+        if usage.as_str() != Some("sig") {
+            return Err(format!("`use` is {usage}, not \"sig\""));
+        }
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
+        if !verifies {
+            return Err("`key_ops` doesn't include \"verify\"".into());
+        }
+    }
+
+    let (n, e, point, x);
+    let (family_algs, material) = match field("kty") {
+        Some("RSA") => {
+            (n, e) = (b64(jwk, "n")?, b64(jwk, "e")?);
+            let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
+            if bits < MIN_RSA_BITS {
+                return Err(format!("RSA modulus of about {bits} bits is under {MIN_RSA_BITS}"));
+            }
+            (AlgSet::family(AlgorithmFamily::Rsa), PublicKey::Rsa { n: &n, e: &e })
+        }
+        Some("EC") => {
+            let (alg, size) = match field("crv") {
+                Some("P-256") => (Algorithm::ES256, 32),
+                Some("P-384") => (Algorithm::ES384, 48),
+                crv => return Err(format!("unsupported curve {crv:?}")),
+            };
+            let (x, y) = (b64(jwk, "x")?, b64(jwk, "y")?);
+            if x.len() != size || y.len() != size {
+                return Err("EC coordinates don't match the curve".into());
+            }
+            point = [&[0x04][..], &x, &y].concat();
+            (AlgSet::of(&[alg]), PublicKey::Ec { point: &point })
+        }
+        Some("OKP") => {
+            if field("crv") != Some("Ed25519") {
+                return Err(format!("unsupported curve {:?}", field("crv")));
+            }
+            x = b64(jwk, "x")?;
+            (AlgSet::of(&[Algorithm::EdDSA]), PublicKey::Ed25519 { x: &x })
+        }
+        Some("oct") => return Err("symmetric (`oct`) keys are never used from a key set".into()),
+        kty => return Err(format!("unsupported `kty` {kty:?}")),
+    };
+
+    let fits = match jwk.get("alg") {
+        None => family_algs,
+        Some(alg) => {
+            let alg = alg.as_str().and_then(algorithms::parse).filter(|a| family_algs.contains(*a));
+            match alg {
+                Some(alg) => AlgSet::of(&[alg]),
+                None => return Err(format!("`alg` {} doesn't fit the key", jwk["alg"])),
+            }
+        }
+    };
+
+    let usable = fits.intersect(allowed);
+    if usable.is_empty() {
+        return Err("its algorithms are not among the configured `algorithms`".into());
+    }
+
+    let kid = jwk.get("kid").and_then(Value::as_str).map(String::from);
+    VerifyingKey::new(kid, material, usable)
+}
