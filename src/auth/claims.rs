@@ -1,12 +1,18 @@
 //! The claims of a verified access token: the registered ones typed, the
-//! scopes parsed once, and every claim available raw.
+//! scopes parsed once, and every claim available raw (parsed on first use:
+//! most handlers never ask, and building a JSON tree per token is the
+//! largest cost of verification after the signature).
 
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::error::{Claim, TokenError};
 
 /// A verified token's claims.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Claims {
     /// `iss`: equal to the configured issuer.
     pub issuer: String,
@@ -25,7 +31,9 @@ pub struct Claims {
     /// `jti`, when present.
     pub token_id: Option<String>,
     scopes: Option<Vec<String>>,
-    raw: Map<String, Value>,
+    exp: f64,
+    payload: Box<str>,
+    raw: OnceLock<Map<String, Value>>,
 }
 
 impl Claims {
@@ -42,13 +50,60 @@ impl Claims {
 
     /// Every claim of the token, as sent.
     pub fn raw(&self) -> &Map<String, Value> {
-        &self.raw
+        // The payload parsed as a JSON object before it was accepted.
+        self.raw.get_or_init(|| serde_json::from_str(&self.payload).unwrap_or_default())
     }
 
     /// One claim by name, e.g. `claims.get("https://example.com/roles")`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.raw.get(name)
+        self.raw().get(name)
     }
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Self) -> bool {
+        self.payload == other.payload
+    }
+}
+
+/// The registered claims, each kept as its raw JSON text until checked, so
+/// that a wrong type is reported for that claim. Other claims are skipped;
+/// a repeated registered claim makes the claims set malformed.
+#[derive(Deserialize)]
+struct Registered<'a> {
+    #[serde(default, borrow, deserialize_with = "raw")]
+    iss: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    aud: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    exp: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    nbf: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    iat: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    sub: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    client_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    jti: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    scope: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    cnf: Option<&'a RawValue>,
+}
+
+/// Present means `Some`, even for `null` (which `Option` would map to `None`).
+fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// A string, or an array of strings.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Strings {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// The claim checks, with the verifier's settings and the current time.
@@ -60,7 +115,8 @@ pub struct ClaimRules<'a> {
 }
 
 impl ClaimRules<'_> {
-    /// Validates `raw` and types its registered claims.
+    /// Validates the claims set `payload` (JSON text) and types its
+    /// registered claims.
     ///
     /// Each rule is checked exactly (RFC 7519 §4.1; RFC 8725 §3.8, §3.9):
     /// - `iss` is a string equal to the issuer (an array is refused);
@@ -72,97 +128,91 @@ impl ClaimRules<'_> {
     /// - a `cnf` claim (RFC 7800, DPoP, mTLS) is refused: this service can't
     ///   check the binding, and accepting it would turn a stolen
     ///   sender-constrained token back into a bearer token.
-    pub fn check(&self, raw: Map<String, Value>) -> Result<Claims, TokenError> {
-        let issuer = string(&raw, Claim::Iss)?.ok_or(TokenError::MissingClaim(Claim::Iss))?;
+    pub fn check(&self, payload: String) -> Result<Claims, TokenError> {
+        // A derived `Deserialize` also accepts a JSON array, field by field.
+        if payload.trim_start().as_bytes().first() != Some(&b'{') {
+            return Err(TokenError::MalformedClaims);
+        }
+        let registered: Registered<'_> =
+            serde_json::from_str(&payload).map_err(|_| TokenError::MalformedClaims)?;
+
+        let issuer =
+            string(registered.iss, Claim::Iss)?.ok_or(TokenError::MissingClaim(Claim::Iss))?;
         if issuer != self.issuer {
             return Err(TokenError::Issuer);
         }
 
-        let audience = match raw.get("aud") {
+        let audience = match strings(registered.aud, Claim::Aud)? {
             None => return Err(TokenError::MissingClaim(Claim::Aud)),
-            Some(Value::String(aud)) => vec![aud.clone()],
-            Some(Value::Array(auds)) => auds
-                .iter()
-                .map(|a| a.as_str().map(String::from))
-                .collect::<Option<Vec<_>>>()
-                .ok_or(TokenError::InvalidClaim(Claim::Aud))?,
-            Some(_) => return Err(TokenError::InvalidClaim(Claim::Aud)),
+            Some(Strings::One(aud)) => vec![aud],
+            Some(Strings::Many(auds)) => auds,
         };
         if !audience.iter().any(|aud| self.audiences.contains(aud)) {
             return Err(TokenError::Audience);
         }
 
-        let exp = number(&raw, Claim::Exp)?.ok_or(TokenError::MissingClaim(Claim::Exp))?;
+        let exp =
+            number(registered.exp, Claim::Exp)?.ok_or(TokenError::MissingClaim(Claim::Exp))?;
         if self.now >= exp + self.clock_tolerance {
             return Err(TokenError::Expired);
         }
-        let nbf = number(&raw, Claim::Nbf)?;
+        let nbf = number(registered.nbf, Claim::Nbf)?;
         if nbf.is_some_and(|nbf| nbf > self.now + self.clock_tolerance) {
             return Err(TokenError::NotYetValid);
         }
-        let iat = number(&raw, Claim::Iat)?;
+        let iat = number(registered.iat, Claim::Iat)?;
 
-        if raw.contains_key("cnf") {
+        if registered.cnf.is_some() {
             return Err(TokenError::SenderConstrained);
         }
 
+        let scopes = match strings(registered.scope, Claim::Scope)? {
+            None => None,
+            Some(Strings::One(scope)) => {
+                Some(scope.split(' ').filter(|s| !s.is_empty()).map(String::from).collect())
+            }
+            Some(Strings::Many(scopes)) => Some(scopes),
+        };
+
         Ok(Claims {
-            issuer: issuer.to_owned(),
-            subject: string(&raw, Claim::Sub)?.map(String::from),
-            client_id: string(&raw, Claim::ClientId)?.map(String::from),
-            token_id: string(&raw, Claim::Jti)?.map(String::from),
+            issuer,
+            subject: string(registered.sub, Claim::Sub)?,
+            client_id: string(registered.client_id, Claim::ClientId)?,
+            token_id: string(registered.jti, Claim::Jti)?,
             audience,
             expires_at: exp as i64,
             not_before: nbf.map(|t| t as i64),
             issued_at: iat.map(|t| t as i64),
-            scopes: parse_scopes(raw.get("scope"))?,
-            raw,
+            scopes,
+            exp,
+            payload: payload.into_boxed_str(),
+            raw: OnceLock::new(),
         })
     }
-}
 
-impl ClaimRules<'_> {
     /// Until when (seconds since the epoch) `claims`, valid now, stay
     /// valid under these rules: the last instant `exp` accepts.
     pub fn valid_until(&self, claims: &Claims) -> f64 {
-        let exp = claims.raw.get("exp").and_then(Value::as_f64).unwrap_or(0.0);
-        exp + self.clock_tolerance
+        claims.exp + self.clock_tolerance
     }
 }
 
-fn string(raw: &Map<String, Value>, claim: Claim) -> Result<Option<&str>, TokenError> {
-    match raw.get(claim.name()) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(TokenError::InvalidClaim(claim)),
-    }
+fn string(raw: Option<&RawValue>, claim: Claim) -> Result<Option<String>, TokenError> {
+    raw.map(|raw| serde_json::from_str(raw.get()).map_err(|_| TokenError::InvalidClaim(claim)))
+        .transpose()
+}
+
+fn strings(raw: Option<&RawValue>, claim: Claim) -> Result<Option<Strings>, TokenError> {
+    raw.map(|raw| serde_json::from_str(raw.get()).map_err(|_| TokenError::InvalidClaim(claim)))
+        .transpose()
 }
 
 /// A NumericDate (RFC 7519 §2): a JSON number, possibly with a fraction.
-fn number(raw: &Map<String, Value>, claim: Claim) -> Result<Option<f64>, TokenError> {
-    match raw.get(claim.name()) {
-        None => Ok(None),
-        Some(Value::Number(n)) => n.as_f64().map(Some).ok_or(TokenError::InvalidClaim(claim)),
-        Some(_) => Err(TokenError::InvalidClaim(claim)),
-    }
-}
-
-/// Parses a `scope` claim: RFC 8693 §4.2 / RFC 9068 make it a
-/// space-delimited string; some issuers send an array of strings instead.
-pub fn parse_scopes(claim: Option<&Value>) -> Result<Option<Vec<String>>, TokenError> {
-    match claim {
-        None => Ok(None),
-        Some(Value::String(s)) => {
-            Ok(Some(s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()))
-        }
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| item.as_str().map(String::from))
-            .collect::<Option<Vec<_>>>()
-            .map(Some)
-            .ok_or(TokenError::InvalidClaim(Claim::Scope)),
-        Some(_) => Err(TokenError::InvalidClaim(Claim::Scope)),
-    }
+fn number(raw: Option<&RawValue>, claim: Claim) -> Result<Option<f64>, TokenError> {
+    raw.map(|raw| {
+        serde_json::from_str::<f64>(raw.get()).map_err(|_| TokenError::InvalidClaim(claim))
+    })
+    .transpose()
 }
 
 #[cfg(test)]
@@ -187,7 +237,7 @@ mod tests {
                 claims[k] = v.clone();
             }
         }
-        rules().check(claims.as_object().unwrap().clone())
+        rules().check(claims.to_string())
     }
 
     #[test]
@@ -245,6 +295,29 @@ mod tests {
         let claims = check(json!({"sub": "u", "client_id": "c", "jti": "j"})).unwrap();
         assert_eq!(claims.subject.as_deref(), Some("u"));
         assert_eq!(claims.client_id.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn repeated_or_non_object_claims_sets_are_malformed() {
+        let exp = NOW + 60.0;
+        for payload in [
+            format!(r#"{{"iss":"https://issuer/","iss":"https://evil/","aud":"api","exp":{exp}}}"#),
+            format!(r#"["https://issuer/","api",{exp}]"#),
+            "null".to_owned(),
+        ] {
+            assert_eq!(
+                rules().check(payload.clone()).unwrap_err(),
+                TokenError::MalformedClaims,
+                "{payload}"
+            );
+        }
+        let claims = rules()
+            .check(format!(
+                r#"{{"iss":"https://issuer/","aud":"api","exp":{exp},"x":{{"y":[1]}}}}"#
+            ))
+            .unwrap();
+        assert_eq!(claims.get("x").unwrap()["y"][0], 1, "the raw claims are all there");
+        assert_eq!(check(json!({"iss": "https://issuer/"})).unwrap().raw().len(), 3);
     }
 
     #[test]
