@@ -47,7 +47,7 @@ impl QueryTokens {
     /// request log line (written after request fairings run) never holds a
     /// token. The values stay readable through [`QueryTokens::of`].
     pub fn redact(req: &mut Request<'_>) {
-        if Self::of(req).0.is_empty() {
+        if req.uri().query().is_none() || Self::of(req).0.is_empty() {
             return;
         }
 
@@ -79,15 +79,19 @@ pub fn bearer_token<'r>(req: &'r Request<'_>, allow_query: bool) -> Result<&'r s
     }
 
     let from_header = header.map(parse_authorization).transpose()?.flatten();
-    let query = &QueryTokens::of(req).0;
-    if !allow_query || query.is_empty() {
+    // Skips the query entirely (and its request-local entry) unless needed.
+    let query = match allow_query && req.uri().query().is_some() {
+        true => QueryTokens::of(req).0.as_slice(),
+        false => &[],
+    };
+    if query.is_empty() {
         return from_header.ok_or(AuthError::MissingCredentials);
     }
 
     if from_header.is_some() {
         return Err(AuthError::InvalidRequest(RequestError::MultipleMethods));
     }
-    match query.as_slice() {
+    match query {
         [token] => check_token_syntax(token),
         _ => Err(AuthError::InvalidRequest(RequestError::RepeatedParameter)),
     }
@@ -114,7 +118,9 @@ fn check_token_syntax(token: &str) -> Result<&str, AuthError> {
 
     let body = token.trim_end_matches('=');
     let b64token = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+        && body.bytes().all(|b| {
+            matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
     if !b64token {
         return Err(AuthError::InvalidToken(TokenError::MalformedCredentials));
     }
