@@ -2,7 +2,7 @@
 //! verifying keys, and swapped in whole so requests never wait on the network.
 //!
 //! - [`KeySet`] is an immutable snapshot. Requests clone an `Arc` of the
-//!   current one (a lock held for a pointer copy, never across I/O).
+//!   current one, lock-free (`arc-swap`): a refresh can't block a request.
 //! - [`KeyStore::refresh`] fetches and swaps in a new snapshot. A failed
 //!   fetch keeps the last good keys (stale-if-error).
 //! - [`KeyStore::refetch_for_unknown_kid`] lets a token signed by a key
@@ -14,9 +14,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use arc_swap::ArcSwap;
 use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde_json::Value;
@@ -135,7 +136,7 @@ pub struct Freshness {
 
 /// The current key set, and how to refresh it.
 pub struct KeyStore {
-    current: RwLock<Arc<KeySet>>,
+    current: ArcSwap<KeySet>,
     generation: AtomicU64,
     source: Option<JwksSource>,
     /// Held for the duration of a fetch: at most one fetch at a time.
@@ -172,7 +173,7 @@ impl KeyStore {
 
     fn with(keys: KeySet, source: Option<JwksSource>) -> Self {
         KeyStore {
-            current: RwLock::new(Arc::new(keys)),
+            current: ArcSwap::from_pointee(keys),
             generation: AtomicU64::new(0),
             source,
             fetch: tokio::sync::Mutex::new(()),
@@ -184,7 +185,7 @@ impl KeyStore {
 
     /// The current key set.
     pub fn snapshot(&self) -> Arc<KeySet> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current.load_full()
     }
 
     /// Counts successful swaps; a request compares it before and after
@@ -257,7 +258,7 @@ impl KeyStore {
                 if freshness.failures_in_a_row > 0 {
                     log::info!("JWKS {} reachable again: {} key(s) loaded", source.url, keys.len());
                 }
-                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+                self.current.store(Arc::new(keys));
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 freshness.last_success = Some(SystemTime::now());
                 freshness.last_error = None;
