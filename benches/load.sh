@@ -112,6 +112,19 @@ if [ -f "$estimate" ]; then
     raw = 1e9 / ns; bound = 1 / (1 / p + 1 / raw)
     printf "raw RS256 verify: %.0f/s on one core; bound 1/(1/public + 1/raw) = %.0f req/s\n", raw, bound
     printf "miss path / bound: %.1f%% (target >= 80%%)\n", 100 * m / bound }'
+  # This layer's cost over the crypto, per verification, from the same bench.
+  for alg in RS256 PS256 ES256 EdDSA; do
+    python3 - "$alg" <<'PY'
+import json, sys
+alg = sys.argv[1]
+mean = lambda case: json.load(open(f"target/criterion/{case}_{alg}/new/estimates.json"))["mean"]["point_estimate"]
+try:
+    raw, miss, hit = mean("raw"), mean("miss"), mean("hit")
+    print(f"{alg}: raw {raw/1000:.1f} us, miss {miss/1000:.1f} us (x{miss/raw:.2f} of raw), hit {hit:.0f} ns")
+except FileNotFoundError:
+    pass
+PY
+  done
 else
   echo "(run 'cargo bench --bench verify' first to compare the miss path with raw RS256 verification)"
 fi
