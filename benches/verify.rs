@@ -42,6 +42,9 @@ fn verifier(keys: &[&TestKey], cache: usize) -> Verifier {
         max_token_size: 16 * 1024,
         allow_query_token: false,
         token_cache_capacity: cache,
+        max_token_age: None,
+        strict: false,
+        scope_claims: Default::default(),
     };
     Verifier::new(policy, Arc::new(KeyStore::fixed(set)))
 }

@@ -17,12 +17,14 @@ use std::fmt;
 use std::time::Duration;
 
 use figment::providers::{Env, Format, Serialized, Toml};
-use figment::{Figment, Profile};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use reqwest::Url;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
+use crate::auth::algorithms::AlgSet;
 use crate::auth::fetch::check_url;
 
 /// The port of the Express sample.
@@ -33,20 +35,47 @@ pub const DEFAULT_PORT: u16 = 3010;
 pub const DEV_AUDIENCE: &str = "https://quickstarts/api";
 
 /// The named environment variables and the `auth` setting each one sets.
-pub const NAMED_VARIABLES: [(&str, &str); 4] = [
+pub const NAMED_VARIABLES: [(&str, &str); 6] = [
     ("ISSUER_BASE_URL", "issuer_base_url"),
     ("AUDIENCE", "audience"),
     ("ISSUER", "issuer"),
     ("JWKS_URI", "jwks_uri"),
+    ("SECRET", "secret"),
+    ("TOKEN_SIGNING_ALG", "token_signing_alg"),
 ];
+
+/// One named variable as a figment provider whose metadata names it, so
+/// errors point at the variable and a stray `SECRET` is told apart from a
+/// configured `secret`.
+struct NamedVariable {
+    var: &'static str,
+    key: &'static str,
+    value: String,
+}
+
+impl NamedVariable {
+    fn source(var: &str) -> String {
+        format!("environment variable `{var}`")
+    }
+}
+
+impl Provider for NamedVariable {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(Self::source(self.var))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::global(&format!("auth.{}", self.key), &self.value).data()
+    }
+}
 
 /// The full configuration figment the service runs with: code defaults,
 /// `Rocket.toml`, `ROCKET_*` variables, then the named variables.
 pub fn figment() -> Figment {
     let profile = Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE);
-    let named = NAMED_VARIABLES.iter().filter_map(|(var, key)| {
+    let named = NAMED_VARIABLES.iter().filter_map(|&(var, key)| {
         let value = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
-        Some(Serialized::global(&format!("auth.{key}"), value))
+        Some(NamedVariable { var, key, value })
     });
 
     let mut figment = Figment::from(rocket::Config::default())
@@ -131,12 +160,43 @@ pub struct AuthConfig {
     /// Longest accepted token, in bytes. Default 16384.
     #[serde(default = "defaults::max_token_size")]
     pub max_token_size: usize,
+    /// Shared secret for HS256/384/512 tokens, used as its UTF-8 bytes: at
+    /// least 32/48/64 bytes (`SECRET`). Needs `token_signing_alg`.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// The one `alg` tokens must carry (`TOKEN_SIGNING_ALG`). Required with
+    /// `secret` (HS256/384/512) and with a PEM `public_key`.
+    #[serde(default)]
+    pub token_signing_alg: Option<Algorithm>,
+    /// A static verification key instead of a JWKS: PEM (with
+    /// `token_signing_alg`), a JWK or a JWK Set. No network at all.
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// Oldest accepted token, in seconds since its `iat` (which becomes
+    /// required). Default: no limit.
+    #[serde(default)]
+    pub max_token_age: Option<Seconds>,
+    /// RFC 9068 JWT access-token profile: header `typ` `at+jwt`, and `iss`,
+    /// `sub`, `aud`, `exp`, `iat`, `jti`, `client_id` required. Default
+    /// `false`.
+    #[serde(default)]
+    pub strict: bool,
+    /// Claims whose values are granted scopes: any of `scope`, `scp`,
+    /// `permissions`. Default `["scope"]`.
+    #[serde(default = "defaults::scope_claims")]
+    pub scope_claims: Vec<String>,
     /// Run the built-in development issuer when no real issuer is
     /// configured. Debug profile only. Default `false` (the shipped
     /// `Rocket.toml` sets it in `[debug.auth]`).
     #[serde(default)]
     pub dev_issuer: bool,
+    /// Things worth a warning at launch (e.g. an ignored stray `SECRET`).
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
+
+/// Claims that may hold scopes.
+pub const SCOPE_CLAIMS: [&str; 3] = ["scope", "scp", "permissions"];
 
 mod defaults {
     use super::Seconds;
@@ -155,6 +215,9 @@ mod defaults {
     }
     pub fn jwks_launch_retry() -> Seconds {
         Seconds::from_secs(3)
+    }
+    pub fn scope_claims() -> Vec<String> {
+        vec!["scope".to_owned()]
     }
     pub fn token_cache_capacity() -> usize {
         10_000
@@ -183,13 +246,30 @@ pub enum KeySource {
     /// No real issuer configured and `dev_issuer` on: the built-in
     /// development issuer signs and verifies.
     DevIssuer,
+    /// `secret`: HS256/384/512 with a shared secret. The issuer is `issuer`,
+    /// or the one discovered from `base_url` (no key set is fetched).
+    Secret { secret: String, alg: Algorithm, issuer: Option<String>, base_url: Option<Url> },
+    /// `public_key`: a static key; no network at all.
+    StaticKey { public_key: String, issuer: String },
 }
 
 impl AuthConfig {
     /// Extracts the `auth` table of `figment` and checks it.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let config: AuthConfig =
+        let mut config: AuthConfig =
             figment.focus("auth").extract().map_err(ConfigError::from_figment)?;
+        // The Express library silently switches to HS256 on a stray SECRET
+        // (its issue #121), breaking RS256 deployments; here it is ignored.
+        let secret_from_env = figment
+            .find_metadata("auth.secret")
+            .is_some_and(|meta| meta.name == NamedVariable::source("SECRET"));
+        if secret_from_env && !config.token_signing_alg.is_some_and(is_hmac) {
+            config.secret = None;
+            config.warnings.push(
+                "SECRET is set but TOKEN_SIGNING_ALG is not HS256, HS384 or HS512: ignoring SECRET"
+                    .to_owned(),
+            );
+        }
         let profile = figment.profile();
         if config.dev_issuer && profile != "debug" {
             return Err(ConfigError::invalid(
@@ -207,7 +287,20 @@ impl AuthConfig {
 
     /// Whether any part of a real issuer is configured.
     fn has_real_issuer(&self) -> bool {
-        self.issuer_base_url.is_some() || self.issuer.is_some() || self.jwks_uri.is_some()
+        self.issuer_base_url.is_some()
+            || self.issuer.is_some()
+            || self.jwks_uri.is_some()
+            || self.secret.is_some()
+            || self.public_key.is_some()
+    }
+
+    /// The `alg` values tokens may carry: `token_signing_alg` alone when
+    /// set, else `algorithms`.
+    pub fn allowed_algorithms(&self) -> AlgSet {
+        match self.token_signing_alg {
+            Some(alg) => AlgSet::of(&[alg]),
+            None => AlgSet::of(&self.algorithms),
+        }
     }
 
     /// Whether the development issuer runs: enabled, and no real issuer.
@@ -228,6 +321,22 @@ impl AuthConfig {
     pub fn key_source(&self) -> Result<KeySource, ConfigError> {
         if self.uses_dev_issuer() {
             return Ok(KeySource::DevIssuer);
+        }
+        if let Some(secret) = &self.secret {
+            return self.secret_source(secret);
+        }
+        if let Some(public_key) = &self.public_key {
+            if self.jwks_uri.is_some() {
+                return Err(ConfigError::invalid(
+                    "public_key",
+                    "can't be combined with jwks_uri".into(),
+                ));
+            }
+            let issuer = self.issuer.clone().ok_or(ConfigError::Missing {
+                setting: "issuer",
+                hint: "a static public_key does no discovery: set ISSUER to the exact `iss` of your tokens",
+            })?;
+            return Ok(KeySource::StaticKey { public_key: public_key.clone(), issuer });
         }
 
         let url = |setting: &'static str, value: &str| {
@@ -257,6 +366,64 @@ impl AuthConfig {
         }
     }
 
+    fn secret_source(&self, secret: &str) -> Result<KeySource, ConfigError> {
+        let alg = self.token_signing_alg.filter(|alg| is_hmac(*alg)).ok_or_else(|| {
+            ConfigError::invalid(
+                "secret",
+                "needs token_signing_alg = HS256, HS384 or HS512 (TOKEN_SIGNING_ALG)".into(),
+            )
+        })?;
+        for (other, set) in
+            [("jwks_uri", self.jwks_uri.is_some()), ("public_key", self.public_key.is_some())]
+        {
+            if set {
+                return Err(ConfigError::invalid(
+                    "secret",
+                    format!("can't be combined with {other}"),
+                ));
+            }
+        }
+        // RFC 7518 §3.2, RFC 8725 §3.5: a key at least as long as the hash.
+        let min = match alg {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            _ => 64,
+        };
+        if secret.len() < min {
+            return Err(ConfigError::invalid(
+                "secret",
+                format!(
+                    "is {} bytes, and {alg:?} needs at least {min} (RFC 7518 §3.2)",
+                    secret.len()
+                ),
+            ));
+        }
+
+        let base_url = match &self.issuer_base_url {
+            Some(base) => {
+                let url = Url::parse(base.trim()).map_err(|e| {
+                    ConfigError::invalid("issuer_base_url", format!("not a URL ({e})"))
+                })?;
+                check_url(&url)
+                    .map_err(|problem| ConfigError::invalid("issuer_base_url", problem))?;
+                Some(url)
+            }
+            None => None,
+        };
+        if self.issuer.is_none() && base_url.is_none() {
+            return Err(ConfigError::Missing {
+                setting: "issuer",
+                hint: "set ISSUER (or ISSUER_BASE_URL to discover it) for HS256 tokens",
+            });
+        }
+        Ok(KeySource::Secret {
+            secret: secret.to_owned(),
+            alg,
+            issuer: self.issuer.clone(),
+            base_url,
+        })
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.audiences().is_empty() {
             return Err(ConfigError::Missing {
@@ -276,6 +443,31 @@ impl AuthConfig {
                 format!("{alg:?} is symmetric: it can't be verified with a JSON Web Key Set"),
             ));
         }
+        match self.token_signing_alg {
+            Some(alg) if is_hmac(alg) && self.secret.is_none() => {
+                return Err(ConfigError::invalid(
+                    "token_signing_alg",
+                    format!("{alg:?} needs a secret (SECRET)"),
+                ));
+            }
+            Some(alg) if !is_hmac(alg) && !self.algorithms.contains(&alg) => {
+                return Err(ConfigError::invalid(
+                    "token_signing_alg",
+                    format!("{alg:?} is not among `algorithms`"),
+                ));
+            }
+            _ => {}
+        }
+        if self.scope_claims.is_empty() {
+            return Err(ConfigError::invalid("scope_claims", "is empty".into()));
+        }
+        if let Some(claim) = self.scope_claims.iter().find(|c| !SCOPE_CLAIMS.contains(&c.as_str()))
+        {
+            return Err(ConfigError::invalid(
+                "scope_claims",
+                format!("{claim:?} is not one of scope, scp, permissions"),
+            ));
+        }
         if self.jwks_timeout.is_zero() {
             return Err(ConfigError::invalid("jwks_timeout", "must be more than 0".into()));
         }
@@ -288,6 +480,10 @@ impl AuthConfig {
 
         Ok(())
     }
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    alg.family() == AlgorithmFamily::Hmac
 }
 
 /// Accepted audiences: `audience = "x"` or `audience = ["x", "y"]`.

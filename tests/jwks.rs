@@ -97,6 +97,10 @@ async fn discovery_must_describe_the_configured_issuer() {
 
     idp.set_discovery(json!({"issuer": idp.base_url()}));
     let reason = connect_error(figment(&idp, json!({}))).await;
+    assert!(reason.contains("has no jwks_uri"), "{reason}");
+
+    idp.set_discovery(json!({"jwks_uri": idp.jwks_url()}));
+    let reason = connect_error(figment(&idp, json!({}))).await;
     assert!(reason.contains("discovery failed"), "{reason}");
 }
 

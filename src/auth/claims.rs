@@ -31,7 +31,9 @@ pub struct Claims {
     /// `jti`, when present.
     pub token_id: Option<String>,
     scopes: Option<Vec<String>>,
-    exp: f64,
+    permissions: Option<Vec<String>>,
+    /// The last instant (seconds since the epoch) the verifier accepts it.
+    valid_until: f64,
     payload: Box<str>,
     raw: OnceLock<Map<String, Value>>,
 }
@@ -46,6 +48,22 @@ impl Claims {
     /// Whether `scope` was granted.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.as_ref().is_some_and(|scopes| scopes.iter().any(|s| s == scope))
+    }
+
+    /// Auth0 RBAC's `permissions` claim, when present.
+    pub fn permissions(&self) -> Option<&[String]> {
+        self.permissions.as_deref()
+    }
+
+    /// Whether `permission` is in the `permissions` claim.
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions.as_ref().is_some_and(|all| all.iter().any(|p| p == permission))
+    }
+
+    /// Until when (seconds since the epoch) the verifier accepts these
+    /// claims: `exp` (and `iat + max_token_age`) plus the clock tolerance.
+    pub fn valid_until(&self) -> f64 {
+        self.valid_until
     }
 
     /// Every claim of the token, as sent.
@@ -90,6 +108,10 @@ struct Registered<'a> {
     #[serde(default, borrow, deserialize_with = "raw")]
     scope: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "raw")]
+    scp: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    permissions: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     cnf: Option<&'a RawValue>,
 }
 
@@ -106,12 +128,39 @@ enum Strings {
     Many(Vec<String>),
 }
 
+/// Which claims hold scopes (`scope_claims`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeClaims {
+    pub scope: bool,
+    pub scp: bool,
+    pub permissions: bool,
+}
+
+impl ScopeClaims {
+    /// From claim names; unknown names are ignored (settings check them).
+    pub fn of(names: &[String]) -> Self {
+        let has = |name: &str| names.iter().any(|n| n == name);
+        ScopeClaims { scope: has("scope"), scp: has("scp"), permissions: has("permissions") }
+    }
+}
+
+impl Default for ScopeClaims {
+    fn default() -> Self {
+        ScopeClaims { scope: true, scp: false, permissions: false }
+    }
+}
+
 /// The claim checks, with the verifier's settings and the current time.
 pub struct ClaimRules<'a> {
     pub issuer: &'a str,
     pub audiences: &'a [String],
     pub clock_tolerance: f64,
     pub now: f64,
+    /// Oldest accepted token, in seconds since `iat`.
+    pub max_token_age: Option<f64>,
+    /// RFC 9068: `sub`, `iat`, `jti`, `client_id` required too.
+    pub strict: bool,
+    pub scope_claims: ScopeClaims,
 }
 
 impl ClaimRules<'_> {
@@ -125,6 +174,10 @@ impl ClaimRules<'_> {
     /// - `nbf`, if present, is numeric and `nbf <= now + tolerance`;
     /// - `iat`, if present, is numeric; `sub`, `client_id`, `jti`, if
     ///   present, are strings;
+    /// - with `max_token_age`, `iat` is required, not in the future and no
+    ///   older than the limit (both with the tolerance);
+    /// - in strict mode (RFC 9068 §2.2) `sub`, `iat`, `jti`, `client_id` are
+    ///   required as well;
     /// - a `cnf` claim (RFC 7800, DPoP, mTLS) is refused: this service can't
     ///   check the binding, and accepting it would turn a stolen
     ///   sender-constrained token back into a bearer token.
@@ -161,40 +214,79 @@ impl ClaimRules<'_> {
             return Err(TokenError::NotYetValid);
         }
         let iat = number(registered.iat, Claim::Iat)?;
+        let mut valid_until = exp + self.clock_tolerance;
+        if let Some(max_age) = self.max_token_age {
+            let iat = iat.ok_or(TokenError::MissingClaim(Claim::Iat))?;
+            if iat > self.now + self.clock_tolerance {
+                return Err(TokenError::IssuedInTheFuture);
+            }
+            if self.now - iat > max_age + self.clock_tolerance {
+                return Err(TokenError::TooOld);
+            }
+            valid_until = valid_until.min(iat + max_age + self.clock_tolerance);
+        }
 
         if registered.cnf.is_some() {
             return Err(TokenError::SenderConstrained);
         }
 
-        let scopes = match strings(registered.scope, Claim::Scope)? {
-            None => None,
-            Some(Strings::One(scope)) => {
-                Some(scope.split(' ').filter(|s| !s.is_empty()).map(String::from).collect())
+        let subject = string(registered.sub, Claim::Sub)?;
+        let client_id = string(registered.client_id, Claim::ClientId)?;
+        let token_id = string(registered.jti, Claim::Jti)?;
+        if self.strict {
+            let required = [
+                (subject.is_some(), Claim::Sub),
+                (iat.is_some(), Claim::Iat),
+                (token_id.is_some(), Claim::Jti),
+                (client_id.is_some(), Claim::ClientId),
+            ];
+            if let Some((_, claim)) = required.iter().find(|(present, _)| !present) {
+                return Err(TokenError::MissingClaim(*claim));
             }
-            Some(Strings::Many(scopes)) => Some(scopes),
-        };
+        }
+
+        let permissions = scope_list(registered.permissions, Claim::Permissions)?;
+        let sources = [
+            (self.scope_claims.scope, scope_list(registered.scope, Claim::Scope)?),
+            (self.scope_claims.scp, scope_list(registered.scp, Claim::Scp)?),
+            (self.scope_claims.permissions, permissions.clone()),
+        ];
+        let scopes = sources.into_iter().filter(|(used, _)| *used).fold(None, |all, (_, some)| {
+            match (all, some) {
+                (None, some) => some,
+                (Some(all), None) => Some(all),
+                (Some(mut all), Some(more)) => {
+                    all.extend(more);
+                    Some(all)
+                }
+            }
+        });
 
         Ok(Claims {
             issuer,
-            subject: string(registered.sub, Claim::Sub)?,
-            client_id: string(registered.client_id, Claim::ClientId)?,
-            token_id: string(registered.jti, Claim::Jti)?,
+            subject,
+            client_id,
+            token_id,
             audience,
             expires_at: exp as i64,
             not_before: nbf.map(|t| t as i64),
             issued_at: iat.map(|t| t as i64),
             scopes,
-            exp,
+            permissions,
+            valid_until,
             payload: payload.into_boxed_str(),
             raw: OnceLock::new(),
         })
     }
+}
 
-    /// Until when (seconds since the epoch) `claims`, valid now, stay
-    /// valid under these rules: the last instant `exp` accepts.
-    pub fn valid_until(&self, claims: &Claims) -> f64 {
-        claims.exp + self.clock_tolerance
-    }
+/// A scope-like claim: a space-delimited string (RFC 8693 §4.2, RFC 9068)
+/// or an array of strings (Auth0 `permissions`, Okta and Azure `scp`).
+fn scope_list(raw: Option<&RawValue>, claim: Claim) -> Result<Option<Vec<String>>, TokenError> {
+    Ok(strings(raw, claim)?.map(|value| match value {
+        Strings::One(list) => list.split(' ').filter(|s| !s.is_empty()).map(String::from).collect(),
+        Strings::Many(items) => items,
+    }))
 }
 
 fn string(raw: Option<&RawValue>, claim: Claim) -> Result<Option<String>, TokenError> {
@@ -225,7 +317,15 @@ mod tests {
     fn rules() -> ClaimRules<'static> {
         static AUDIENCES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
         let audiences = AUDIENCES.get_or_init(|| vec!["api".into(), "other".into()]);
-        ClaimRules { issuer: "https://issuer/", audiences, clock_tolerance: 5.0, now: NOW }
+        ClaimRules {
+            issuer: "https://issuer/",
+            audiences,
+            clock_tolerance: 5.0,
+            now: NOW,
+            max_token_age: None,
+            strict: false,
+            scope_claims: ScopeClaims::default(),
+        }
     }
 
     fn check(changes: Value) -> Result<Claims, TokenError> {

@@ -30,6 +30,8 @@ pub enum Claim {
     ClientId,
     Jti,
     Scope,
+    Scp,
+    Permissions,
 }
 
 macro_rules! claim_descriptions {
@@ -53,7 +55,8 @@ macro_rules! claim_descriptions {
 
 claim_descriptions! {
     Iss => "iss", Aud => "aud", Exp => "exp", Nbf => "nbf", Iat => "iat",
-    Sub => "sub", ClientId => "client_id", Jti => "jti", Scope => "scope",
+    Sub => "sub", ClientId => "client_id", Jti => "jti", Scope => "scope", Scp => "scp",
+    Permissions => "permissions",
 }
 
 /// Why a presented bearer token is not acceptable (`error="invalid_token"`).
@@ -91,6 +94,12 @@ pub enum TokenError {
     InvalidClaim(Claim),
     /// A `cnf` claim: a sender-constrained token can't be used as a bearer token.
     SenderConstrained,
+    /// Older than `max_token_age` (from `iat`).
+    TooOld,
+    /// `iat` after now (with `max_token_age`).
+    IssuedInTheFuture,
+    /// Strict mode: the header `typ` is not `at+jwt` (RFC 9068 §2.1).
+    TokenType,
 }
 
 impl TokenError {
@@ -113,6 +122,8 @@ impl TokenError {
             TokenError::MissingClaim(_) => "missing_claim",
             TokenError::InvalidClaim(_) => "invalid_claim",
             TokenError::SenderConstrained => "sender_constrained",
+            TokenError::TooOld | TokenError::IssuedInTheFuture => "iat",
+            TokenError::TokenType => "typ",
         }
     }
 
@@ -135,6 +146,11 @@ impl TokenError {
             TokenError::MissingClaim(claim) => claim.missing(),
             TokenError::InvalidClaim(claim) => claim.invalid(),
             TokenError::SenderConstrained => "Sender-constrained token used as a bearer token",
+            TokenError::TooOld => "'iat' claim timestamp check failed (too far in the past)",
+            TokenError::IssuedInTheFuture => {
+                "'iat' claim timestamp check failed (it should be in the past)"
+            }
+            TokenError::TokenType => "Unexpected 'typ' header value",
         }
     }
 }
@@ -303,7 +319,7 @@ mod tests {
 
     fn all_token_errors() -> Vec<TokenError> {
         use Claim::*;
-        let claims = [Iss, Aud, Exp, Nbf, Iat, Sub, ClientId, Jti, Scope];
+        let claims = [Iss, Aud, Exp, Nbf, Iat, Sub, ClientId, Jti, Scope, Scp, Permissions];
         let mut all = vec![
             TokenError::Empty,
             TokenError::MalformedCredentials,
@@ -319,6 +335,9 @@ mod tests {
             TokenError::Issuer,
             TokenError::Audience,
             TokenError::SenderConstrained,
+            TokenError::TooOld,
+            TokenError::IssuedInTheFuture,
+            TokenError::TokenType,
         ];
         all.extend(claims.iter().map(|&c| TokenError::MissingClaim(c)));
         all.extend(claims.iter().map(|&c| TokenError::InvalidClaim(c)));

@@ -30,10 +30,12 @@ use rocket::http::Header;
 use rocket::{Build, Data, Orbit, Request, Response, Rocket};
 
 use super::algorithms::AlgSet;
+use super::claims::ScopeClaims;
 use super::credentials::QueryTokens;
 use super::fetch::{check_url, discover, is_loopback, Fetcher};
 use super::guards::Authenticated;
-use super::jwks::{JwksSource, KeyStore};
+use super::jwk::{parse_jwk, pem_to_der, PublicKey, VerifyingKey};
+use super::jwks::{JwksSource, KeySet, KeyStore};
 use super::token::{Policy, Verifier};
 use crate::config::{AuthConfig, KeySource};
 use crate::dev_issuer::DevIssuer;
@@ -59,11 +61,27 @@ impl JwtAuth {
 /// With the development issuer (`dev`), its key is used directly: no HTTP.
 pub async fn connect(figment: &Figment, dev: Option<&DevIssuer>) -> Result<Verifier, String> {
     let config = AuthConfig::from_figment(figment).map_err(|e| e.to_string())?;
+    for warning in &config.warnings {
+        log::warn!("JWT auth: {warning}");
+    }
     let source = config.key_source().map_err(|e| e.to_string())?;
-    if let KeySource::DevIssuer = source {
-        let dev = dev.ok_or("auth.dev_issuer is on, but the DevIssuer fairing isn't attached")?;
-        let keys = KeyStore::fixed(dev.key_set());
-        return Ok(Verifier::new(policy(&config, dev.issuer().to_owned()), Arc::new(keys)));
+    match &source {
+        KeySource::DevIssuer => {
+            let dev =
+                dev.ok_or("auth.dev_issuer is on, but the DevIssuer fairing isn't attached")?;
+            let keys = KeyStore::fixed(dev.key_set());
+            return Ok(Verifier::new(policy(&config, dev.issuer().to_owned()), Arc::new(keys)));
+        }
+        KeySource::StaticKey { public_key, issuer } => {
+            let keys = static_keys(public_key, &config)
+                .map_err(|e| format!("invalid setting `auth.public_key`: {e}"))?;
+            log::info!("JWT auth: issuer {issuer}, {} static key(s)", keys.len());
+            return Ok(Verifier::new(
+                policy(&config, issuer.clone()),
+                Arc::new(KeyStore::fixed(keys)),
+            ));
+        }
+        _ => {}
     }
 
     let give_up = Instant::now() + *config.jwks_launch_retry;
@@ -98,22 +116,41 @@ async fn load_keys(config: &AuthConfig, source: &KeySource) -> Result<(String, K
             let document = discover(&fetcher, &base_url).await?;
             let jwks_uri = match jwks_uri {
                 Some(uri) => uri,
-                None => reqwest::Url::parse(&document.jwks_uri)
-                    .map_err(|e| e.to_string())
-                    .and_then(|uri| check_url(&uri).map(|()| uri))
-                    .map_err(|e| {
-                        format!("discovered jwks_uri {:?} is unusable: {e}", document.jwks_uri)
-                    })?,
+                None => {
+                    let discovered = document.jwks_uri.ok_or(
+                        "the discovery document has no jwks_uri: set JWKS_URI (and ISSUER)",
+                    )?;
+                    reqwest::Url::parse(&discovered)
+                        .map_err(|e| e.to_string())
+                        .and_then(|uri| check_url(&uri).map(|()| uri))
+                        .map_err(|e| {
+                            format!("discovered jwks_uri {discovered:?} is unusable: {e}")
+                        })?
+                }
             };
             (issuer.unwrap_or(document.issuer), jwks_uri, fetcher)
         }
-        KeySource::DevIssuer => unreachable!("handled by connect"),
+        KeySource::Secret { secret, alg, issuer, base_url } => {
+            let issuer = match (issuer, base_url) {
+                (Some(issuer), _) => issuer,
+                (None, Some(base)) => {
+                    let fetcher = Fetcher::new(timeout, is_loopback(&base))?;
+                    discover(&fetcher, &base).await?.issuer
+                }
+                (None, None) => return Err("a secret needs `issuer` or `issuer_base_url`".into()),
+            };
+            let secret = PublicKey::Secret { secret: secret.as_bytes() };
+            let key = VerifyingKey::new(None, secret, AlgSet::of(&[alg]))?;
+            log::info!("JWT auth: issuer {issuer}, {alg:?} with a shared secret");
+            return Ok((issuer, KeyStore::fixed(KeySet::ignoring_kid(vec![key]))));
+        }
+        KeySource::DevIssuer | KeySource::StaticKey { .. } => unreachable!("handled by connect"),
     };
 
     let source = JwksSource {
         fetcher,
         url: jwks_uri.clone(),
-        allowed: AlgSet::of(&config.algorithms),
+        allowed: config.allowed_algorithms(),
         cooldown: *config.jwks_cooldown,
         max_age: *config.jwks_cache_max_age,
     };
@@ -128,12 +165,39 @@ fn policy(config: &AuthConfig, issuer: String) -> Policy {
     Policy {
         issuer,
         audiences: config.audiences(),
-        algorithms: AlgSet::of(&config.algorithms),
+        algorithms: config.allowed_algorithms(),
         clock_tolerance: config.clock_tolerance.as_secs_f64(),
         max_token_size: config.max_token_size,
         allow_query_token: config.allow_query_token,
         token_cache_capacity: config.token_cache_capacity,
+        max_token_age: config.max_token_age.map(|age| age.as_secs_f64()),
+        strict: config.strict,
+        scope_claims: ScopeClaims::of(&config.scope_claims),
     }
+}
+
+/// The key set of a static `public_key`: PEM (whose algorithm is
+/// `token_signing_alg`), a JWK, or a JWK Set.
+fn static_keys(public_key: &str, config: &AuthConfig) -> Result<KeySet, String> {
+    let text = public_key.trim();
+    if text.starts_with("-----BEGIN") {
+        let alg = config
+            .token_signing_alg
+            .ok_or("a PEM key needs token_signing_alg (TOKEN_SIGNING_ALG), e.g. RS256")?;
+        let der = pem_to_der(text)?;
+        let key = VerifyingKey::new(None, PublicKey::Der { der: &der }, AlgSet::of(&[alg]))?;
+        // The key is configured, not chosen by `kid`: any `kid` names it.
+        return Ok(KeySet::ignoring_kid(vec![key]));
+    }
+
+    let jwk: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("neither a PEM key nor JSON ({e})"))?;
+    if jwk.get("keys").is_some() {
+        let (keys, skipped) = KeySet::from_jwks(text.as_bytes(), config.allowed_algorithms())?;
+        skipped.iter().for_each(|line| log::warn!("JWT auth: public_key: {line}"));
+        return Ok(keys);
+    }
+    Ok(KeySet::new(vec![parse_jwk(&jwk, config.allowed_algorithms())?]))
 }
 
 /// Refreshes `keys` on schedule until the task is dropped. After a failure

@@ -165,7 +165,9 @@ fn redirect_cause(error: &reqwest::Error) -> String {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Discovery {
     pub issuer: String,
-    pub jwks_uri: String,
+    /// Absent from some HS256-only issuers' documents.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 /// Fetches the discovery document for `base` and checks that it describes

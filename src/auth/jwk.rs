@@ -1,4 +1,5 @@
-//! One JSON Web Key → a key that verifies signatures, parsed once.
+//! One JSON Web Key (or configured key) → a key that verifies signatures,
+//! parsed once.
 //!
 //! Keys are parsed into aws-lc-rs `ParsedPublicKey`s at fetch time, one per
 //! algorithm the key may verify, so a request pays only for the signature
@@ -13,8 +14,8 @@
 //! the key; RSA moduli must be at least 2048 bits. jsonwebtoken's
 //! `DecodingKey::from_jwk` checks none of these.
 
-use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self as backend, ParsedPublicKey, RsaPublicKeyComponents};
+use aws_lc_rs::{digest, hmac};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
@@ -38,13 +39,24 @@ pub enum PublicKey<'a> {
     Ec { point: &'a [u8] },
     /// A 32-byte Ed25519 public key.
     Ed25519 { x: &'a [u8] },
+    /// A DER public key (SubjectPublicKeyInfo, or PKCS#1 for RSA), as in a
+    /// PEM file.
+    Der { der: &'a [u8] },
+    /// A shared secret for HS256/384/512.
+    Secret { secret: &'a [u8] },
+}
+
+/// What checks one algorithm's signatures.
+enum Backend {
+    Public(ParsedPublicKey),
+    Hmac(hmac::Key),
 }
 
 /// One key that can verify tokens, for a fixed set of algorithms.
 pub struct VerifyingKey {
     kid: Option<String>,
     algorithms: AlgSet,
-    verifiers: Vec<(Algorithm, ParsedPublicKey)>,
+    verifiers: Vec<(Algorithm, Backend)>,
     fingerprint: Fingerprint,
 }
 
@@ -57,6 +69,15 @@ fn rsa_params(alg: Algorithm) -> Option<&'static backend::RsaParameters> {
         Algorithm::PS256 => &backend::RSA_PSS_2048_8192_SHA256,
         Algorithm::PS384 => &backend::RSA_PSS_2048_8192_SHA384,
         Algorithm::PS512 => &backend::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+fn hmac_params(alg: Algorithm) -> Option<hmac::Algorithm> {
+    Some(match alg {
+        Algorithm::HS256 => hmac::HMAC_SHA256,
+        Algorithm::HS384 => hmac::HMAC_SHA384,
+        Algorithm::HS512 => hmac::HMAC_SHA512,
         _ => return None,
     })
 }
@@ -82,23 +103,45 @@ impl VerifyingKey {
         digest.update(kid.as_deref().unwrap_or_default().as_bytes());
         let mut verifiers = Vec::new();
         for alg in algorithms.iter() {
-            let parsed = match (material, rsa_params(alg), other_params(alg)) {
-                (PublicKey::Rsa { n, e }, Some(params), _) => {
-                    RsaPublicKeyComponents { n, e }.to_parsed_public_key(params)
+            let mismatch = || format!("{} doesn't fit this key", algorithms::name_of(alg));
+            let invalid = |e: aws_lc_rs::error::KeyRejected| format!("invalid key material: {e}");
+            let backend = match material {
+                PublicKey::Rsa { n, e } => {
+                    let params = rsa_params(alg).ok_or_else(mismatch)?;
+                    RsaPublicKeyComponents { n, e }.to_parsed_public_key(params).map_err(invalid)?
                 }
-                (PublicKey::Ec { point }, _, Some(params)) => ParsedPublicKey::new(params, point),
-                (PublicKey::Ed25519 { x }, _, Some(params)) => ParsedPublicKey::new(params, x),
-                _ => return Err(format!("{} doesn't fit this key", algorithms::name_of(alg))),
+                PublicKey::Der { der } if rsa_params(alg).is_some() => {
+                    let bits =
+                        aws_lc_rs::rsa::PublicKey::from_der(der).map_err(invalid)?.modulus_len()
+                            * 8;
+                    if bits < MIN_RSA_BITS {
+                        return Err(format!("RSA modulus of {bits} bits is under {MIN_RSA_BITS}"));
+                    }
+                    ParsedPublicKey::new(rsa_params(alg).ok_or_else(mismatch)?, der)
+                        .map_err(invalid)?
+                }
+                PublicKey::Ec { point: bytes }
+                | PublicKey::Ed25519 { x: bytes }
+                | PublicKey::Der { der: bytes } => {
+                    ParsedPublicKey::new(other_params(alg).ok_or_else(mismatch)?, bytes)
+                        .map_err(invalid)?
+                }
+                PublicKey::Secret { secret } => {
+                    let params = hmac_params(alg).ok_or_else(mismatch)?;
+                    verifiers.push((alg, Backend::Hmac(hmac::Key::new(params, secret))));
+                    continue;
+                }
             };
-            let parsed = parsed.map_err(|e| format!("invalid key material: {e}"))?;
-            verifiers.push((alg, parsed));
+            verifiers.push((alg, Backend::Public(backend)));
         }
         match material {
             PublicKey::Rsa { n, e } => {
                 [&[0u8][..], n, e].iter().for_each(|part| digest.update(part))
             }
-            PublicKey::Ec { point } => digest.update(point),
-            PublicKey::Ed25519 { x } => digest.update(x),
+            PublicKey::Ec { point: bytes }
+            | PublicKey::Ed25519 { x: bytes }
+            | PublicKey::Der { der: bytes }
+            | PublicKey::Secret { secret: bytes } => digest.update(bytes),
         }
 
         let mut fingerprint = [0; 16];
@@ -122,10 +165,12 @@ impl VerifyingKey {
     /// Whether `signature` is `alg`'s valid signature of `message` under
     /// this key.
     pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
-        self.verifiers
-            .iter()
-            .find(|(a, _)| *a == alg)
-            .is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok())
+        match self.verifiers.iter().find(|(a, _)| *a == alg) {
+            Some((_, Backend::Public(key))) => key.verify_sig(message, signature).is_ok(),
+            // Constant-time comparison of the tag.
+            Some((_, Backend::Hmac(key))) => hmac::verify(key, message, signature).is_ok(),
+            None => false,
+        }
     }
 }
 
@@ -202,4 +247,29 @@ pub fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
 
     let kid = jwk.get("kid").and_then(Value::as_str).map(String::from);
     VerifyingKey::new(kid, material, usable)
+}
+
+/// The DER body of a PEM public key (`PUBLIC KEY` or `RSA PUBLIC KEY`).
+pub fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
+    let pem = pem.replace("\r\n", "\n");
+    let pem = pem.trim();
+    let label = pem
+        .strip_prefix("-----BEGIN ")
+        .and_then(|rest| rest.split_once("-----"))
+        .map(|(label, _)| label)
+        .ok_or("not a PEM block (no -----BEGIN line)")?;
+    if !matches!(label, "PUBLIC KEY" | "RSA PUBLIC KEY") {
+        return Err(format!("a PEM `{label}` is not a public key"));
+    }
+    let end = format!("-----END {label}-----");
+    let body = pem
+        .split_once("-----\n")
+        .map(|(_, rest)| rest)
+        .and_then(|rest| rest.split_once(end.as_str()))
+        .map(|(body, _)| body)
+        .ok_or("PEM block without its END line")?;
+    let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|_| "PEM body is not base64".into())
 }

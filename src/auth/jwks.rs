@@ -29,6 +29,8 @@ pub use super::jwk::{parse_jwk, Fingerprint, PublicKey, VerifyingKey, MIN_RSA_BI
 /// An immutable snapshot of usable keys.
 pub struct KeySet {
     keys: Vec<VerifyingKey>,
+    /// For configured keys (a secret, a PEM key): `kid` doesn't select.
+    ignore_kid: bool,
     by_kid: HashMap<String, Vec<usize>>,
     fingerprints: HashSet<Fingerprint>,
 }
@@ -43,7 +45,13 @@ impl KeySet {
         }
 
         let fingerprints = keys.iter().map(|key| *key.fingerprint()).collect();
-        KeySet { keys, by_kid, fingerprints }
+        KeySet { keys, ignore_kid: false, by_kid, fingerprints }
+    }
+
+    /// A set whose keys are chosen by `alg` alone, whatever a token's `kid`:
+    /// for keys given in the settings rather than published with `kid`s.
+    pub fn ignoring_kid(keys: Vec<VerifyingKey>) -> Self {
+        KeySet { ignore_kid: true, ..KeySet::new(keys) }
     }
 
     /// Parses a JWKS document, keeping the keys usable with `allowed`.
@@ -90,12 +98,13 @@ impl KeySet {
 
     /// Whether some key carries `kid`.
     pub fn has_kid(&self, kid: &str) -> bool {
-        self.by_kid.contains_key(kid)
+        self.ignore_kid || self.by_kid.contains_key(kid)
     }
 
     /// The key to verify a token with `kid` and `alg`. Without a `kid`, only
     /// an unambiguous choice is made: exactly one key fits `alg`.
     pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<&VerifyingKey> {
+        let kid = kid.filter(|_| !self.ignore_kid);
         match kid {
             Some(kid) => {
                 let candidates = self.by_kid.get(kid)?;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::algorithms::{self, AlgSet};
 use super::cache::TokenCache;
-use super::claims::{ClaimRules, Claims};
+use super::claims::{ClaimRules, Claims, ScopeClaims};
 use super::error::TokenError;
 use super::jwks::{KeySet, KeyStore};
 
@@ -39,6 +39,12 @@ pub struct Policy {
     pub allow_query_token: bool,
     /// Verified tokens remembered; 0 disables the cache.
     pub token_cache_capacity: usize,
+    /// Oldest accepted token, in seconds since `iat`.
+    pub max_token_age: Option<f64>,
+    /// RFC 9068 profile: `typ: at+jwt` and the full set of claims.
+    pub strict: bool,
+    /// Which claims hold scopes.
+    pub scope_claims: ScopeClaims,
 }
 
 /// Checks bearer tokens against a [`Policy`] and a [`KeyStore`]. Managed
@@ -57,6 +63,8 @@ struct Header {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,
 }
@@ -96,6 +104,9 @@ impl Verifier {
         let alg = algorithms::parse(&header.alg)
             .filter(|alg| self.policy.algorithms.contains(*alg))
             .ok_or(TokenError::AlgorithmNotAllowed)?;
+        if self.policy.strict && !header.typ.as_deref().is_some_and(is_access_token_type) {
+            return Err(TokenError::TokenType);
+        }
 
         let keys = self.key_set_for(header.kid.as_deref(), alg).await?;
         let key = keys.find(header.kid.as_deref(), alg).ok_or(TokenError::NoApplicableKey)?;
@@ -116,10 +127,12 @@ impl Verifier {
             audiences: &self.policy.audiences,
             clock_tolerance: self.policy.clock_tolerance,
             now,
+            max_token_age: self.policy.max_token_age,
+            strict: self.policy.strict,
+            scope_claims: self.policy.scope_claims,
         };
         let claims = Arc::new(rules.check(claims)?);
-        let valid_until = rules.valid_until(&claims);
-        self.cache.insert(token, claims.clone(), valid_until, *key.fingerprint());
+        self.cache.insert(token, claims.clone(), claims.valid_until(), *key.fingerprint());
         Ok(claims)
     }
 
@@ -175,6 +188,12 @@ impl Verifier {
             _ => Ok(keys),
         }
     }
+}
+
+/// RFC 9068 §2.1: `at+jwt`, or in full `application/at+jwt`, any case.
+fn is_access_token_type(typ: &str) -> bool {
+    let typ = typ.strip_prefix("application/").unwrap_or(typ);
+    typ.eq_ignore_ascii_case("at+jwt")
 }
 
 fn now() -> f64 {
