@@ -49,7 +49,8 @@ pub enum PublicKey<'a> {
 /// What checks one algorithm's signatures.
 enum Backend {
     Public(ParsedPublicKey),
-    Hmac(hmac::Key),
+    // Boxed: an HMAC key holds hash state for both pads (hundreds of bytes).
+    Hmac(Box<hmac::Key>),
 }
 
 /// One key that can verify tokens, for a fixed set of algorithms.
@@ -128,7 +129,7 @@ impl VerifyingKey {
                 }
                 PublicKey::Secret { secret } => {
                     let params = hmac_params(alg).ok_or_else(mismatch)?;
-                    verifiers.push((alg, Backend::Hmac(hmac::Key::new(params, secret))));
+                    verifiers.push((alg, Backend::Hmac(Box::new(hmac::Key::new(params, secret)))));
                     continue;
                 }
             };
