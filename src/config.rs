@@ -280,8 +280,9 @@ impl AuthConfig {
                 ),
             ));
         }
-        config.key_source()?;
         config.validate()?;
+        config.key_source()?;
+        config.validate_audience()?;
         Ok(config)
     }
 
@@ -424,7 +425,7 @@ impl AuthConfig {
         })
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn validate_audience(&self) -> Result<(), ConfigError> {
         if self.audiences().is_empty() {
             return Err(ConfigError::Missing {
                 setting: "audience",
@@ -434,6 +435,10 @@ impl AuthConfig {
         if self.audience.0.iter().any(|a| a.trim().is_empty()) {
             return Err(ConfigError::invalid("audience", "contains an empty value".into()));
         }
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
         if self.algorithms.is_empty() {
             return Err(ConfigError::invalid("algorithms", "is empty".into()));
         }

@@ -141,3 +141,41 @@ fn bad_settings_name_themselves() {
         Ok(())
     });
 }
+
+#[test]
+fn a_stray_secret_variable_is_ignored_with_a_warning() {
+    const SECRET: &str = "a-test-only-secret-that-is-long-enough-for-hs256";
+    Jail::expect_with(|jail| {
+        jail.create_file("Rocket.toml", TOML)?;
+
+        // RS256 deployment with a leftover SECRET: the JWKS stays in charge.
+        jail.set_env("SECRET", SECRET);
+        let auth = settings();
+        assert_eq!(auth.secret, None);
+        assert_eq!(auth.warnings.len(), 1);
+        assert!(auth.warnings[0].contains("ignoring SECRET"), "{:?}", auth.warnings);
+        assert!(!auth.warnings[0].contains(SECRET));
+
+        // With an HS algorithm, SECRET is the point.
+        jail.set_env("TOKEN_SIGNING_ALG", "HS256");
+        jail.set_env("ISSUER", "https://issuer.example.test/");
+        let auth = settings();
+        assert_eq!(auth.secret.as_deref(), Some(SECRET));
+        assert!(auth.warnings.is_empty());
+        Ok(())
+    });
+}
+
+#[test]
+fn a_configured_secret_without_an_hs_algorithm_is_an_error() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "Rocket.toml",
+            "[default.auth]\nissuer = \"https://i.test/\"\naudience = \"a\"\n\
+             secret = \"a-test-only-secret-that-is-long-enough-for-hs256\"",
+        )?;
+        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
+        assert!(error.contains("`auth.secret`") && error.contains("token_signing_alg"), "{error}");
+        Ok(())
+    });
+}

@@ -186,10 +186,15 @@ pub enum AuthError {
     InvalidRequest(RequestError),
     /// 401 `invalid_token`.
     InvalidToken(TokenError),
-    /// 403: the token is valid but carries no scope claim at all.
-    MissingScopeClaim { required: Cow<'static, str> },
+    /// 403: the token is valid but carries no scope claim at all (`claim`
+    /// is `Scope`, or `Permissions` for permission guards).
+    MissingScopeClaim { claim: Claim, required: Cow<'static, str> },
     /// 403: the token is valid but lacks a required scope.
     InsufficientScope { required: Cow<'static, str> },
+    /// 403: the token is valid but a handler's claim check failed
+    /// (`claim_equals`, `claim_includes`, `claim_check`). The description is
+    /// fixed by the handler's code.
+    ClaimCheck { description: Cow<'static, str> },
     /// A guard ran in a Rocket without the auth fairing: a programming error.
     NotConfigured,
 }
@@ -200,9 +205,9 @@ impl AuthError {
         match self {
             AuthError::MissingCredentials | AuthError::InvalidToken(_) => Status::Unauthorized,
             AuthError::InvalidRequest(_) => Status::BadRequest,
-            AuthError::MissingScopeClaim { .. } | AuthError::InsufficientScope { .. } => {
-                Status::Forbidden
-            }
+            AuthError::MissingScopeClaim { .. }
+            | AuthError::InsufficientScope { .. }
+            | AuthError::ClaimCheck { .. } => Status::Forbidden,
             AuthError::NotConfigured => Status::InternalServerError,
         }
     }
@@ -213,9 +218,9 @@ impl AuthError {
             AuthError::MissingCredentials | AuthError::NotConfigured => None,
             AuthError::InvalidRequest(_) => Some("invalid_request"),
             AuthError::InvalidToken(_) => Some("invalid_token"),
-            AuthError::MissingScopeClaim { .. } | AuthError::InsufficientScope { .. } => {
-                Some("insufficient_scope")
-            }
+            AuthError::MissingScopeClaim { .. }
+            | AuthError::InsufficientScope { .. }
+            | AuthError::ClaimCheck { .. } => Some("insufficient_scope"),
         }
     }
 
@@ -229,18 +234,20 @@ impl AuthError {
             AuthError::InvalidToken(e) => e.code(),
             AuthError::MissingScopeClaim { .. } => "missing_scope_claim",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
+            AuthError::ClaimCheck { .. } => "claim_check",
             AuthError::NotConfigured => "not_configured",
         }
     }
 
     /// The fixed human-readable reason; also the JSON `message`.
-    pub fn description(&self) -> &'static str {
+    pub fn description(&self) -> &str {
         match self {
             AuthError::MissingCredentials => "Unauthorized",
             AuthError::InvalidRequest(e) => e.description(),
             AuthError::InvalidToken(e) => e.description(),
-            AuthError::MissingScopeClaim { .. } => "Missing 'scope' claim",
+            AuthError::MissingScopeClaim { claim, .. } => claim.missing(),
             AuthError::InsufficientScope { .. } => "Insufficient Scope",
+            AuthError::ClaimCheck { description } => description,
             AuthError::NotConfigured => "Internal Server Error",
         }
     }
@@ -257,7 +264,7 @@ impl AuthError {
             "Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{}\"",
             self.description()
         );
-        if let AuthError::MissingScopeClaim { required }
+        if let AuthError::MissingScopeClaim { required, .. }
         | AuthError::InsufficientScope { required } = self
         {
             challenge.push_str(&format!(", scope=\"{required}\""));
@@ -292,6 +299,17 @@ impl<'r> Responder<'r, 'static> for AuthError {
 
         Ok(response)
     }
+}
+
+/// Keeps `text` inside RFC 6750's `error_description` character set
+/// (printable ASCII without `"` and `\`), replacing anything else with `?`.
+pub fn sanitize_description(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 /// The last auth failure of a request, kept in request-local state so the
@@ -357,7 +375,12 @@ mod tests {
             .chain(requests.into_iter().map(AuthError::InvalidRequest))
             .chain([
                 AuthError::MissingCredentials,
-                AuthError::MissingScopeClaim { required: "read:messages".into() },
+                AuthError::MissingScopeClaim {
+                    claim: Claim::Scope,
+                    required: "read:messages".into(),
+                },
+                AuthError::MissingScopeClaim { claim: Claim::Permissions, required: "a".into() },
+                AuthError::ClaimCheck { description: "Unexpected 'org_id' value".into() },
                 AuthError::InsufficientScope { required: "read:messages".into() },
             ]);
 

@@ -181,10 +181,10 @@ fn policy(config: &AuthConfig, issuer: String) -> Policy {
 fn static_keys(public_key: &str, config: &AuthConfig) -> Result<KeySet, String> {
     let text = public_key.trim();
     if text.starts_with("-----BEGIN") {
+        let der = pem_to_der(text)?;
         let alg = config
             .token_signing_alg
             .ok_or("a PEM key needs token_signing_alg (TOKEN_SIGNING_ALG), e.g. RS256")?;
-        let der = pem_to_der(text)?;
         let key = VerifyingKey::new(None, PublicKey::Der { der: &der }, AlgSet::of(&[alg]))?;
         // The key is configured, not chosen by `kid`: any `kid` names it.
         return Ok(KeySet::ignoring_kid(vec![key]));

@@ -23,16 +23,18 @@
 //! file server), and is recorded for the `/api` catchers, which render it
 //! as an RFC 6750 response: Rocket 0.5 catchers see only the status.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use rocket::request::{FromRequest, Outcome, Request};
+use serde_json::Value;
 
 use super::claims::Claims;
 use super::credentials;
-use super::error::{AuthError, RecordedFailure};
+use super::error::{sanitize_description, AuthError, Claim, RecordedFailure};
 use super::token::Verifier;
 
 /// A request whose bearer token verified. Cheap to clone.
@@ -64,6 +66,11 @@ struct Verified(Result<BearerToken, AuthError>);
 pub(crate) struct Authenticated;
 
 impl BearerToken {
+    /// Verifies the request's token once; later calls get the same outcome.
+    async fn verified<'r>(req: &'r Request<'_>) -> &'r Result<BearerToken, AuthError> {
+        &req.local_cache_async(async { Verified(Self::authenticate(req).await) }).await.0
+    }
+
     async fn authenticate(req: &Request<'_>) -> Result<BearerToken, AuthError> {
         let Some(verifier) = req.rocket().state::<Verifier>() else {
             log::error!("BearerToken used without the JwtAuth fairing attached");
@@ -74,6 +81,68 @@ impl BearerToken {
         let claims = verifier.verify(token).await.map_err(AuthError::InvalidToken)?;
         req.local_cache(|| Some(Authenticated));
         Ok(BearerToken { claims })
+    }
+
+    /// Requires claim `name` to equal `expected` (the Express library's
+    /// `claimEquals`); 403 `insufficient_scope` otherwise.
+    ///
+    /// ```rust
+    /// # use auth0_rocket_api::auth::{AuthError, BearerToken};
+    /// #[rocket::get("/org")]
+    /// fn org(token: BearerToken) -> Result<&'static str, AuthError> {
+    ///     token.claim_equals("org_id", "org_123")?;
+    ///     Ok("welcome")
+    /// }
+    /// ```
+    pub fn claim_equals(
+        &self,
+        name: &'static str,
+        expected: impl Into<Value>,
+    ) -> Result<(), AuthError> {
+        let expected = expected.into();
+        self.claim_check_for(name, |claims| claims.get(name) == Some(&expected))
+    }
+
+    /// Requires claim `name` — an array, or a space-delimited string — to
+    /// include every one of `values` (`claimIncludes`); 403 otherwise.
+    pub fn claim_includes(&self, name: &'static str, values: &[&str]) -> Result<(), AuthError> {
+        self.claim_check_for(name, |claims| {
+            let held: Vec<&str> = match claims.get(name) {
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+                Some(Value::String(list)) => list.split(' ').collect(),
+                _ => return false,
+            };
+            values.iter().all(|value| held.contains(value))
+        })
+    }
+
+    /// Requires `check` to hold for the claims (`claimCheck`); 403 with
+    /// `description` (a fixed reason: never echo claim values) otherwise.
+    pub fn claim_check(
+        &self,
+        description: &'static str,
+        check: impl FnOnce(&Claims) -> bool,
+    ) -> Result<(), AuthError> {
+        match check(&self.claims) {
+            true => Ok(()),
+            false => {
+                Err(AuthError::ClaimCheck { description: sanitize_description(description).into() })
+            }
+        }
+    }
+
+    fn claim_check_for(
+        &self,
+        name: &str,
+        check: impl FnOnce(&Claims) -> bool,
+    ) -> Result<(), AuthError> {
+        match check(&self.claims) {
+            true => Ok(()),
+            false => {
+                let description = sanitize_description(&format!("Unexpected '{name}' value"));
+                Err(AuthError::ClaimCheck { description: description.into() })
+            }
+        }
     }
 }
 
@@ -90,10 +159,43 @@ impl<'r> FromRequest<'r> for BearerToken {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let verified =
-            req.local_cache_async(async { Verified(Self::authenticate(req).await) }).await;
-        match &verified.0 {
+        match Self::verified(req).await {
             Ok(token) => Outcome::Success(token.clone()),
+            Err(error) => refuse(req, error.clone()),
+        }
+    }
+}
+
+/// Optional authentication (the Express library's `authRequired: false`):
+/// `MaybeBearer(None)` when the request carries no credentials at all, the
+/// verified token when it carries a valid one, and 401 when it carries an
+/// invalid one.
+///
+/// Not `Option<BearerToken>`: Rocket's blanket `Option` guard turns every
+/// failure into `None`, so an expired or forged token would be served as
+/// anonymous instead of being refused.
+///
+/// ```rust
+/// # use auth0_rocket_api::auth::MaybeBearer;
+/// #[rocket::get("/greeting")]
+/// fn greeting(user: MaybeBearer) -> String {
+///     match user.0 {
+///         Some(token) => format!("hello {:?}", token.claims().subject),
+///         None => "hello, stranger".into(),
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MaybeBearer(pub Option<BearerToken>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MaybeBearer {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match BearerToken::verified(req).await {
+            Ok(token) => Outcome::Success(MaybeBearer(Some(token.clone()))),
+            Err(AuthError::MissingCredentials) => Outcome::Success(MaybeBearer(None)),
             Err(error) => refuse(req, error.clone()),
         }
     }
@@ -102,7 +204,8 @@ impl<'r> FromRequest<'r> for BearerToken {
 /// A scope a route can require: a zero-sized marker type naming it.
 ///
 /// Stable Rust can't take a string as a const generic (`HasScope<"a:b">`),
-/// so each scope is a type. Declare one with [`scope!`](crate::scope).
+/// so each scope is a type. Declare one with [`scope!`](crate::scope); the
+/// same markers name permissions for [`HasPermission`].
 pub trait Scope: Send + Sync + 'static {
     /// The scope as it appears in the token, e.g. `read:messages`.
     const NAME: &'static str;
@@ -129,45 +232,133 @@ macro_rules! scope {
     };
 }
 
-/// A [`BearerToken`] whose `scope` claim includes `S::NAME`; 403
-/// `insufficient_scope` otherwise. Derefs to the [`BearerToken`].
-pub struct HasScope<S: Scope> {
-    token: BearerToken,
-    scope: PhantomData<fn() -> S>,
+/// Several scopes, as a tuple of [`Scope`] markers: `(ReadMessages,)`,
+/// `(ReadMessages, WriteMessages)`, … (up to four).
+pub trait ScopeSet: Send + Sync + 'static {
+    const NAMES: &'static [&'static str];
 }
 
-impl<S: Scope> Deref for HasScope<S> {
-    type Target = BearerToken;
-
-    fn deref(&self) -> &BearerToken {
-        &self.token
-    }
-}
-
-impl<S: Scope> fmt::Debug for HasScope<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("HasScope").field(&S::NAME).field(&self.token).finish()
-    }
-}
-
-#[rocket::async_trait]
-impl<'r, S: Scope> FromRequest<'r> for HasScope<S> {
-    type Error = AuthError;
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let token = match BearerToken::from_request(req).await {
-            Outcome::Success(token) => token,
-            Outcome::Error(e) => return Outcome::Error(e),
-            Outcome::Forward(status) => return Outcome::Forward(status),
-        };
-
-        let required = S::NAME.into();
-        match token.claims().scopes() {
-            Some(_) if token.claims().has_scope(S::NAME) => {
-                Outcome::Success(HasScope { token, scope: PhantomData })
-            }
-            Some(_) => refuse(req, AuthError::InsufficientScope { required }),
-            None => refuse(req, AuthError::MissingScopeClaim { required }),
+macro_rules! scope_sets {
+    ($(($($s:ident),+)),+) => {$(
+        impl<$($s: Scope),+> ScopeSet for ($($s,)+) {
+            const NAMES: &'static [&'static str] = &[$($s::NAME),+];
         }
+    )+};
+}
+
+scope_sets!((A), (A, B), (A, B, C), (A, B, C, D));
+
+/// How a guard matches the names it requires against a token.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// Every name, among the scopes (`scope_claims`).
+    AllScopes,
+    /// At least one name, among the scopes.
+    AnyScope,
+    /// Every name, in the `permissions` claim (Auth0 RBAC).
+    AllPermissions,
+}
+
+/// Verifies the token, then checks `names` by `rule`: 403
+/// `insufficient_scope` with `scope="<names>"` when they aren't granted.
+async fn authorize(
+    req: &Request<'_>,
+    names: &'static [&'static str],
+    rule: Rule,
+) -> Outcome<BearerToken, AuthError> {
+    let token = match BearerToken::verified(req).await {
+        Ok(token) => token.clone(),
+        Err(error) => return refuse(req, error.clone()),
+    };
+
+    let claims = token.claims();
+    let (held, claim) = match rule {
+        Rule::AllScopes | Rule::AnyScope => (claims.scopes(), Claim::Scope),
+        Rule::AllPermissions => (claims.permissions(), Claim::Permissions),
+    };
+    let granted = |name: &&str| held.is_some_and(|held| held.iter().any(|h| h == name));
+    let ok = match rule {
+        Rule::AnyScope => names.iter().any(granted),
+        Rule::AllScopes | Rule::AllPermissions => names.iter().all(granted),
+    };
+    if ok {
+        return Outcome::Success(token);
+    }
+
+    let required = match names {
+        [one] => Cow::Borrowed(*one),
+        many => Cow::Owned(many.join(" ")),
+    };
+    match held {
+        Some(_) => refuse(req, AuthError::InsufficientScope { required }),
+        None => refuse(req, AuthError::MissingScopeClaim { claim, required }),
     }
 }
+
+macro_rules! scope_guard {
+    ($(#[$doc:meta])* $guard:ident<$param:ident: $bound:ident>, $names:expr, $rule:expr) => {
+        $(#[$doc])*
+        pub struct $guard<$param: $bound> {
+            token: BearerToken,
+            required: PhantomData<fn() -> $param>,
+        }
+
+        impl<$param: $bound> Deref for $guard<$param> {
+            type Target = BearerToken;
+
+            fn deref(&self) -> &BearerToken {
+                &self.token
+            }
+        }
+
+        impl<$param: $bound> fmt::Debug for $guard<$param> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($guard)).field(&$names).field(&self.token).finish()
+            }
+        }
+
+        #[rocket::async_trait]
+        impl<'r, $param: $bound> FromRequest<'r> for $guard<$param> {
+            type Error = AuthError;
+
+            async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+                authorize(req, $names, $rule)
+                    .await
+                    .map(|token| $guard { token, required: PhantomData })
+            }
+        }
+    };
+}
+
+scope_guard!(
+    /// A [`BearerToken`] whose scopes include `S::NAME`; 403
+    /// `insufficient_scope` otherwise. Derefs to the [`BearerToken`].
+    HasScope<S: Scope>,
+    &[S::NAME],
+    Rule::AllScopes
+);
+
+scope_guard!(
+    /// A [`BearerToken`] granted every scope of `T`, e.g.
+    /// `HasScopes<(ReadMessages, WriteMessages)>`.
+    HasScopes<T: ScopeSet>,
+    T::NAMES,
+    Rule::AllScopes
+);
+
+scope_guard!(
+    /// A [`BearerToken`] granted at least one scope of `T`, e.g.
+    /// `AnyScope<(ReadMessages, Admin)>`.
+    AnyScope<T: ScopeSet>,
+    T::NAMES,
+    Rule::AnyScope
+);
+
+scope_guard!(
+    /// A [`BearerToken`] whose `permissions` claim (Auth0 RBAC, "Add
+    /// Permissions in the Access Token") includes `P::NAME`, whatever
+    /// `scope_claims` says.
+    HasPermission<P: Scope>,
+    &[P::NAME],
+    Rule::AllPermissions
+);

@@ -41,5 +41,7 @@ pub mod token;
 pub use claims::Claims;
 pub use error::{AuthError, RequestError, TokenError};
 pub use fairing::JwtAuth;
-pub use guards::{BearerToken, HasScope, Scope};
+pub use guards::{
+    AnyScope, BearerToken, HasPermission, HasScope, HasScopes, MaybeBearer, Scope, ScopeSet,
+};
 pub use token::{Policy, Verifier};

@@ -192,8 +192,7 @@ impl Verifier {
 
 /// RFC 9068 §2.1: `at+jwt`, or in full `application/at+jwt`, any case.
 fn is_access_token_type(typ: &str) -> bool {
-    let typ = typ.strip_prefix("application/").unwrap_or(typ);
-    typ.eq_ignore_ascii_case("at+jwt")
+    typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
 }
 
 fn now() -> f64 {

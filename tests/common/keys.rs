@@ -177,3 +177,32 @@ pub fn merge(target: &mut Value, changes: Value) {
         }
     }
 }
+
+impl TestKey {
+    /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
+    pub fn spki_pem(&self) -> String {
+        use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
+        let der: PublicKeyX509Der<'static> = match self {
+            TestKey::Rsa { pair, .. } => pair.public_key().as_der().unwrap(),
+            TestKey::Ec { pair, .. } => pair.public_key().as_der().unwrap(),
+            TestKey::Ed { pair, .. } => pair.public_key().as_der().unwrap(),
+            TestKey::Hmac { .. } => panic!("no public key"),
+        };
+        pem("PUBLIC KEY", der.as_ref())
+    }
+
+    /// An RSA public key as a PEM `RSA PUBLIC KEY` (PKCS#1).
+    pub fn pkcs1_pem(&self) -> String {
+        match self {
+            TestKey::Rsa { pair, .. } => pem("RSA PUBLIC KEY", pair.public_key().as_ref()),
+            _ => panic!("not an RSA key"),
+        }
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> =
+        body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+}
