@@ -16,44 +16,15 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-
-cargo build --release --quiet --bin auth0-rocket-api --example loopback_idp
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
-
-idp_port=$(free_port)
-taskset -c 1 target/release/examples/loopback_idp --port "$idp_port" --dir "$work" --tokens 1000 >/dev/null &
-pids+=($!)
-wait_for "http://127.0.0.1:$idp_port/.well-known/openid-configuration"
-for _ in $(seq 1 100); do [ -s "$work/tokens" ] && break; sleep 0.1; done
+IDP_PREFIX=(taskset -c 1)
+source benches/common.sh
+start_idp --tokens 1000
 
 cat > "$work/one.lua" <<LUA
 local f = io.open("$work/token"); local token = f:read("*l"); f:close()
 wrk.headers["Authorization"] = "Bearer " .. token
 LUA
-cat > "$work/pool.lua" <<LUA
-local tokens = {}
-for line in io.lines("$work/tokens") do tokens[#tokens + 1] = line end
-local i = 0
-request = function()
-  i = i % #tokens + 1
-  return wrk.format(nil, nil, { ["Authorization"] = "Bearer " .. tokens[i] })
-end
-LUA
+write_pool_lua "$work/pool.lua"
 
 server_pid=""
 start_server() {

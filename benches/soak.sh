@@ -16,27 +16,9 @@ SOAK_SECONDS=${SOAK_SECONDS:-180}
 CONNECTIONS=${CONNECTIONS:-32}
 FLIP=${FLIP:-2}
 
-if ! command -v wrk >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-cargo build --release --quiet --bin auth0-rocket-api --example loopback_idp
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
-
-idp_port=$(free_port)
-target/release/examples/loopback_idp --port "$idp_port" --dir "$work" --tokens 200 --chaos "$FLIP" >"$work/idp.log" &
-pids+=($!)
-wait_for "http://127.0.0.1:$idp_port/.well-known/openid-configuration"
-for _ in $(seq 1 100); do [ -s "$work/tokens" ] && break; sleep 0.1; done
+IDP_PREFIX=()
+source benches/common.sh
+start_idp --tokens 200 --chaos "$FLIP"
 
 api_port=$(free_port)
 # Short refresh and cooldown so the flips are felt, not slept through.
@@ -48,15 +30,7 @@ server=$!
 pids+=("$server")
 wait_for "http://127.0.0.1:$api_port/health"
 
-cat > "$work/pool.lua" <<LUA
-local tokens = {}
-for line in io.lines("$work/tokens") do tokens[#tokens + 1] = line end
-local i = 0
-request = function()
-  i = i % #tokens + 1
-  return wrk.format(nil, "/api/private-scoped", { ["Authorization"] = "Bearer " .. tokens[i] })
-end
-LUA
+write_pool_lua "$work/pool.lua" /api/private-scoped
 
 rss() { awk '/VmRSS/ { print $2 }' "/proc/$server/status"; }
 ( for _ in $(seq 1 $((SOAK_SECONDS / 10))); do sleep 10; echo "$(date +%s) $(rss)"; done ) >"$work/rss" &

@@ -35,16 +35,8 @@ fn verifier(keys: &[&TestKey], cache: usize) -> Verifier {
     let allowed = AlgSet::of(&default_algorithms());
     let (set, _) = KeySet::from_jwks(jwks.to_string().as_bytes(), allowed).unwrap();
     let policy = Policy {
-        issuer: ISSUER.into(),
-        audiences: vec![AUDIENCE.into()],
-        algorithms: allowed,
-        clock_tolerance: 5.0,
-        max_token_size: 16 * 1024,
-        allow_query_token: false,
         token_cache_capacity: cache,
-        max_token_age: None,
-        strict: false,
-        scope_claims: Default::default(),
+        ..Policy::new(ISSUER, vec![AUDIENCE.into()], allowed)
     };
     Verifier::new(policy, Arc::new(KeyStore::fixed(set)))
 }

@@ -33,16 +33,10 @@ fn fixture() -> &'static Fixture {
             KeySet::from_jwks(json!({"keys": [key.jwk()]}).to_string().as_bytes(), allowed)
                 .unwrap();
         let policy = Policy {
-            issuer: ISSUER.into(),
-            audiences: vec![AUDIENCE.into()],
-            algorithms: allowed,
-            clock_tolerance: 5.0,
-            max_token_size: 16 * 1024,
-            allow_query_token: false,
             token_cache_capacity: 100,
             max_token_age: Some(3600.0),
-            strict: false,
             scope_claims: ScopeClaims { scope: true, scp: true, permissions: true },
+            ..Policy::new(ISSUER, vec![AUDIENCE.into()], allowed)
         };
         Fixture { key, verifier: Verifier::new(policy, Arc::new(KeyStore::fixed(set))) }
     })

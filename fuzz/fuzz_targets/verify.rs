@@ -26,16 +26,11 @@ fn verifier() -> &'static Verifier {
         let alg = auth0_rocket_api::auth::algorithms::parse("HS256").unwrap();
         let key = VerifyingKey::new(None, PublicKey::Secret { secret: SECRET }, AlgSet::of(&[alg])).unwrap();
         let policy = Policy {
-            issuer: "https://issuer.fuzz/".into(),
-            audiences: vec!["https://api.fuzz".into()],
-            algorithms: AlgSet::of(&[alg]),
-            clock_tolerance: 5.0,
-            max_token_size: 16 * 1024,
-            allow_query_token: false,
             token_cache_capacity: 64,
             max_token_age: Some(3600.0),
             strict: true,
             scope_claims: ScopeClaims { scope: true, scp: true, permissions: true },
+            ..Policy::new("https://issuer.fuzz/", vec!["https://api.fuzz".into()], AlgSet::of(&[alg]))
         };
         Verifier::new(policy, Arc::new(KeyStore::fixed(KeySet::ignoring_kid(vec![key]))))
     })

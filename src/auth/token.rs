@@ -47,6 +47,25 @@ pub struct Policy {
     pub scope_claims: ScopeClaims,
 }
 
+impl Policy {
+    /// A policy for `issuer` and `audiences` accepting `algorithms`, with
+    /// every other field at its documented setting default.
+    pub fn new(issuer: impl Into<String>, audiences: Vec<String>, algorithms: AlgSet) -> Self {
+        Policy {
+            issuer: issuer.into(),
+            audiences,
+            algorithms,
+            clock_tolerance: 5.0,
+            max_token_size: 16 * 1024,
+            allow_query_token: false,
+            token_cache_capacity: 10_000,
+            max_token_age: None,
+            strict: false,
+            scope_claims: ScopeClaims::default(),
+        }
+    }
+}
+
 /// Checks bearer tokens against a [`Policy`] and a [`KeyStore`]. Managed
 /// state of the Rocket; the guards find it there.
 pub struct Verifier {
