@@ -8,6 +8,11 @@
 //! | `GET /api/private` | a valid access token | [`routes::private`] |
 //! | `GET /api/private-scoped` | a valid token with scope `read:messages` | [`routes::private_scoped`] |
 //!
+//! `/health`, `/ready` ([`health`]) and, when enabled, `/metrics`
+//! ([`metrics`]) are for operators; `/` serves the API explorer page
+//! ([`explorer`]), and in the debug profile a [development
+//! issuer](dev_issuer) hands out test tokens.
+//!
 //! Settings live in the `auth` table of `Rocket.toml` (see [`config`]);
 //! the auth story itself is in [`auth`].
 

@@ -2,13 +2,17 @@
 //!
 //! 1. [`JwtAuth`], a fairing, loads the issuer's JSON Web Key Set at
 //!    ignition (OIDC discovery, then the JWKS) and keeps it fresh.
-//! 2. The [key store](jwks) holds the parsed keys as an immutable snapshot;
-//!    a refresh swaps in a new one, an unknown `kid` triggers at most one
-//!    refetch per cooldown, and an unreachable issuer leaves the last good
-//!    keys in place.
-//! 3. The guards [`BearerToken`] and [`HasScope<S>`] find the token
-//!    ([`credentials`], RFC 6750), verify it ([`Verifier`]: shape, `alg`,
-//!    key, signature, then [`Claims`]) once per request, and check scopes.
+//!    (Or a shared `secret`, or a static `public_key`: see [`KeySource`].)
+//! 2. The [key store](jwks) holds the keys, parsed once ([`jwk`]), as an
+//!    immutable snapshot; a refresh swaps in a new one, an unknown `kid`
+//!    triggers at most one refetch per cooldown, and an unreachable issuer
+//!    leaves the last good keys in place.
+//! 3. The guards [`BearerToken`], [`MaybeBearer`], [`HasScope<S>`],
+//!    [`HasScopes<T>`], [`AnyScope<T>`] and [`HasPermission<P>`] find the
+//!    token ([`credentials`], RFC 6750), verify it ([`Verifier`]: size,
+//!    shape, `alg`, `crit`, key, signature, then [`Claims`]) once per
+//!    request — or take it from the [verified-token cache](cache) — and
+//!    check scopes.
 //! 4. A failure is an [`AuthError`]: recorded in request-local state and
 //!    rendered by the `/api` catchers as status, `WWW-Authenticate` and JSON.
 //!
@@ -38,6 +42,7 @@ pub mod jwk;
 pub mod jwks;
 pub mod token;
 
+pub use crate::config::KeySource;
 pub use claims::Claims;
 pub use error::{AuthError, RequestError, TokenError};
 pub use fairing::JwtAuth;
