@@ -11,7 +11,7 @@ use figment::{Figment, Profile};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rocket::http::{ContentType, Header, Status};
-use rocket::local::asynchronous::Client;
+use rocket::local::asynchronous::{Client, LocalResponse};
 use serde_json::{json, Value};
 
 const PORT: u16 = 3456;
@@ -30,14 +30,19 @@ fn loopback() -> SocketAddr {
     "127.0.0.1:50000".parse().unwrap()
 }
 
-async fn mint(client: &Client, body: &str) -> Value {
-    let response = client
+/// POSTs a form `body` to `/dev/token` from a loopback peer.
+async fn post_form<'c>(client: &'c Client, body: &str) -> LocalResponse<'c> {
+    client
         .post("/dev/token")
         .remote(loopback())
         .header(ContentType::Form)
         .body(body)
         .dispatch()
-        .await;
+        .await
+}
+
+async fn mint(client: &Client, body: &str) -> Value {
+    let response = post_form(client, body).await;
     assert_eq!(response.status(), Status::Ok);
     response.into_json().await.unwrap()
 }
@@ -155,13 +160,7 @@ async fn minting_is_for_loopback_peers_only() {
 async fn bad_requests_get_a_json_400() {
     let client = client_for(dev_figment("debug", json!({"dev_issuer": true}))).await;
     for body in ["expires_in=0", "expires_in=999999999", "scope=a\"b", "sub="] {
-        let response = client
-            .post("/dev/token")
-            .remote(loopback())
-            .header(ContentType::Form)
-            .body(body)
-            .dispatch()
-            .await;
+        let response = post_form(&client, body).await;
         assert_eq!(response.status(), Status::BadRequest, "{body}");
         let body: Value = response.into_json().await.unwrap();
         assert!(body["message"].is_string());
