@@ -63,10 +63,13 @@ impl Metrics {
             Some(route) if status != Status::NotFound => route.uri.as_str().to_owned(),
             _ => "unmatched".to_owned(),
         };
-        let outcome = match RecordedFailure::of(req) {
-            _ if status.class().is_success() => "ok".to_owned(),
-            Some(error) if error.status() == status => error.reason().to_owned(),
-            _ => status.code.to_string(),
+        let outcome = if status.class().is_success() {
+            "ok".to_owned()
+        } else {
+            match RecordedFailure::of(req) {
+                Some(error) if error.status() == status => error.reason().to_owned(),
+                _ => status.code.to_string(),
+            }
         };
         self.requests.get_or_create(&RequestLabels { route, outcome }).inc();
     }

@@ -33,6 +33,8 @@ async fn launch_aborts_with_a_reason_naming_the_url_and_cause() {
         (Mode::Down, "GET"),
         (Mode::Hang, "timed out"),
         (Mode::Huge(50 * 1024 * 1024), "larger than"),
+        // Refused from the header alone: no waiting for a body that never comes.
+        (Mode::Declared(50 * 1024 * 1024), "larger than"),
         (Mode::Redirect("ftp://127.0.0.1/keys".into()), "refused redirect"),
     ];
     for (mode, cause) in faults {

@@ -181,6 +181,21 @@ async fn errors_and_public_answers_are_not_marked_no_store() {
 }
 
 #[rocket::async_test]
+async fn the_explorer_page_is_served_and_a_missing_folder_is_not_fatal() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    let client = client(&idp).await;
+    let page = client.get("/").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    assert!(page.into_string().await.unwrap().contains("API explorer"));
+
+    let settings = figment(&idp, json!({})).merge(("static_dir", "/nonexistent/static"));
+    let client = client_for(settings).await;
+    assert_eq!(client.get("/").dispatch().await.status(), Status::NotFound);
+    assert_eq!(client.get("/api/public").dispatch().await.status(), Status::Ok);
+}
+
+#[rocket::async_test]
 async fn cors_allows_the_configured_origin_only() {
     let key = TestKey::rsa("k1");
     let idp = Idp::start(&[&key]).await;

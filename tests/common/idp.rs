@@ -30,6 +30,8 @@ pub enum Mode {
     Hang,
     /// Answers 200 and streams this many bytes of JSON-looking filler.
     Huge(usize),
+    /// Answers 200 with a `Content-Length` of this many bytes, then hangs.
+    Declared(usize),
     /// Closes the connection at once.
     Down,
     /// Answers 302 to this location.
@@ -160,6 +162,11 @@ impl Idp {
                 let _ = stream.write_all(head.as_bytes()).await;
             }
             Mode::Hang => tokio::time::sleep(Duration::from_secs(3600)).await,
+            Mode::Declared(size) => {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n");
+                let _ = stream.write_all(head.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
             Mode::Huge(size) => {
                 let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
                 let _ = stream.write_all(head.as_bytes()).await;
