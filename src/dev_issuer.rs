@@ -34,7 +34,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::auth::algorithms::AlgSet;
-use crate::auth::jwks::{KeySet, PublicKey, VerifyingKey};
+use crate::auth::jwk::{PublicKey, VerifyingKey};
+use crate::auth::jwks::KeySet;
 use crate::config::AuthConfig;
 
 /// Default and longest token lifetimes, in seconds.

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use quick_cache::sync::Cache;
 
 use super::claims::Claims;
-use super::jwks::{Fingerprint, KeySet};
+use super::jwk::Fingerprint;
+use super::jwks::KeySet;
 
 #[derive(Debug)]
 struct Entry {

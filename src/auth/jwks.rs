@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::algorithms::AlgSet;
 use super::fetch::Fetcher;
-pub use super::jwk::{parse_jwk, Fingerprint, PublicKey, VerifyingKey, MIN_RSA_BITS};
+use super::jwk::{parse_jwk, Fingerprint, VerifyingKey};
 
 /// An immutable snapshot of usable keys.
 pub struct KeySet {
