@@ -155,6 +155,13 @@ async fn query_tokens_are_redacted_before_logging() {
         .unwrap();
     assert_eq!(seen, "/echo/uri?a=1&access_token=redacted&b=2");
 
+    // An encoded parameter name is read as a token, so it is redacted too.
+    let encoded = format!("/echo/uri?access%5Ftoken={token}");
+    let seen = client.get(encoded).dispatch().await.into_string().await.unwrap();
+    assert_eq!(seen, "/echo/uri?access%5Ftoken=redacted");
+    let response = client.get(format!("/api/private?access%5Ftoken={token}")).dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+
     let response = client.get(format!("/api/private?access_token={token}")).dispatch().await;
     assert_eq!(response.status(), Status::Ok);
 }

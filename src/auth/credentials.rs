@@ -17,6 +17,7 @@
 use std::borrow::Cow;
 
 use rocket::http::uri::Origin;
+use rocket::http::RawStr;
 use rocket::Request;
 
 use super::error::{AuthError, RequestError, TokenError};
@@ -55,16 +56,22 @@ impl QueryTokens {
         let query = uri.query().map(|q| q.as_str()).unwrap_or_default();
         let redacted: Vec<Cow<'_, str>> = query
             .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((name, _)) if name == QUERY_PARAMETER => {
-                    Cow::Owned(format!("{name}=redacted"))
+            .map(|pair| {
+                // Decoded as `Query::segments` decodes names, so that
+                // `access%5Ftoken` is redacted as surely as it is read.
+                let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+                match RawStr::new(name).url_decode_lossy() == QUERY_PARAMETER {
+                    true => Cow::Owned(format!("{name}=redacted")),
+                    false => Cow::Borrowed(pair),
                 }
-                _ => Cow::Borrowed(pair),
             })
             .collect();
 
         let rewritten = format!("{}?{}", uri.path(), redacted.join("&"));
-        if let Ok(origin) = Origin::parse_owned(rewritten) {
+        // Should the rewrite not parse, drop the query rather than log it.
+        let origin =
+            Origin::parse_owned(rewritten).or_else(|_| Origin::parse_owned(uri.path().to_string()));
+        if let Ok(origin) = origin {
             req.set_uri(origin);
         }
     }
