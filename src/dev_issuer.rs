@@ -36,7 +36,7 @@ use serde_json::{json, Value};
 use crate::auth::algorithms::AlgSet;
 use crate::auth::jwk::{PublicKey, VerifyingKey};
 use crate::auth::jwks::KeySet;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, DEV_AUDIENCE};
 
 /// Default and longest token lifetimes, in seconds.
 const DEFAULT_EXPIRES_IN: u64 = 3600;
@@ -264,7 +264,7 @@ impl Fairing for DevIssuerFairing {
 
         let port = rocket.figment().extract_inner::<u16>("port").unwrap_or(0);
         let issuer = format!("http://127.0.0.1:{port}/");
-        let audience = config.audiences().swap_remove(0);
+        let audience = config.audiences().into_iter().next().unwrap_or_else(|| DEV_AUDIENCE.into());
         match DevIssuer::generate(issuer, audience) {
             Ok(dev) => {
                 log::warn!(
