@@ -11,7 +11,8 @@
 //! A JWK is refused, with the reason, unless it can safely verify tokens:
 //! `use` must be `sig` and `key_ops` include `verify` when present; symmetric
 //! (`oct`) keys, unknown `kty`s and curves are never used; an `alg` must fit
-//! the key; RSA moduli must be at least 2048 bits. jsonwebtoken's
+//! the key; and the material itself must pass [`key_checks`] (RSA sizes and
+//! exponents, Ed25519 points of prime order). jsonwebtoken's
 //! `DecodingKey::from_jwk` checks none of these.
 
 use aws_lc_rs::signature::{self as backend, ParsedPublicKey, RsaPublicKeyComponents};
@@ -22,9 +23,7 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde_json::Value;
 
 use super::algorithms::{self, AlgSet};
-
-/// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, RFC 8725).
-pub const MIN_RSA_BITS: usize = 2048;
+use super::key_checks;
 
 /// Identifies a key by its `kid` and public material, stable across
 /// refreshes: the token cache drops what a key verified once it is gone.
@@ -92,14 +91,59 @@ fn other_params(alg: Algorithm) -> Option<&'static dyn backend::VerificationAlgo
     })
 }
 
+/// `material` after the load-time checks of [`key_checks`]: RSA integers
+/// normalised, Ed25519 points (raw or in a SubjectPublicKeyInfo) checked,
+/// DER RSA keys taken apart so they get the same checks as JWK ones.
+enum Checked<'a> {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Borrowed(PublicKey<'a>),
+}
+
+fn check_material(material: PublicKey<'_>, algorithms: AlgSet) -> Result<Checked<'_>, String> {
+    let rsa = |n: &[u8], e: &[u8]| {
+        let (n, e) = key_checks::rsa_components(n, e)?;
+        Ok(Checked::Rsa { n: n.to_vec(), e: e.to_vec() })
+    };
+    match material {
+        PublicKey::Rsa { n, e } => rsa(n, e),
+        PublicKey::Der { der } if algorithms.iter().any(|alg| rsa_params(alg).is_some()) => {
+            let key = aws_lc_rs::rsa::PublicKey::from_der(der)
+                .map_err(|e| format!("invalid key material: {e}"))?;
+            rsa(
+                key.modulus().big_endian_without_leading_zero(),
+                key.exponent().big_endian_without_leading_zero(),
+            )
+        }
+        PublicKey::Der { der } if algorithms.contains(Algorithm::EdDSA) => {
+            let x =
+                key_checks::ed25519_spki_key(der).ok_or("not an Ed25519 SubjectPublicKeyInfo")?;
+            key_checks::ed25519_point(x)?;
+            Ok(Checked::Borrowed(PublicKey::Ed25519 { x }))
+        }
+        PublicKey::Ed25519 { x } => {
+            key_checks::ed25519_point(x)?;
+            Ok(Checked::Borrowed(material))
+        }
+        PublicKey::Ec { .. } | PublicKey::Der { .. } | PublicKey::Secret { .. } => {
+            // aws-lc-rs checks that an EC point is on its curve as it parses.
+            Ok(Checked::Borrowed(material))
+        }
+    }
+}
+
 impl VerifyingKey {
-    /// Parses `material` for each of `algorithms`; fails if it is invalid
-    /// for any of them.
+    /// Checks `material` ([`key_checks`]) and parses it for each of
+    /// `algorithms`; fails if it is unsafe or invalid for any of them.
     pub fn new(
         kid: Option<String>,
         material: PublicKey<'_>,
         algorithms: AlgSet,
     ) -> Result<Self, String> {
+        let checked = check_material(material, algorithms)?;
+        let material = match &checked {
+            Checked::Rsa { n, e } => PublicKey::Rsa { n, e },
+            Checked::Borrowed(material) => *material,
+        };
         let mut digest = digest::Context::new(&digest::SHA256);
         digest.update(kid.as_deref().unwrap_or_default().as_bytes());
         let mut verifiers = Vec::new();
@@ -110,16 +154,6 @@ impl VerifyingKey {
                 PublicKey::Rsa { n, e } => {
                     let params = rsa_params(alg).ok_or_else(mismatch)?;
                     RsaPublicKeyComponents { n, e }.to_parsed_public_key(params).map_err(invalid)?
-                }
-                PublicKey::Der { der } if rsa_params(alg).is_some() => {
-                    let bits =
-                        aws_lc_rs::rsa::PublicKey::from_der(der).map_err(invalid)?.modulus_len()
-                            * 8;
-                    if bits < MIN_RSA_BITS {
-                        return Err(format!("RSA modulus of {bits} bits is under {MIN_RSA_BITS}"));
-                    }
-                    ParsedPublicKey::new(rsa_params(alg).ok_or_else(mismatch)?, der)
-                        .map_err(invalid)?
                 }
                 PublicKey::Ec { point: bytes }
                 | PublicKey::Ed25519 { x: bytes }
@@ -200,10 +234,6 @@ pub fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
     let (family_algs, material) = match field("kty") {
         Some("RSA") => {
             (n, e) = (b64(jwk, "n")?, b64(jwk, "e")?);
-            let bits = n.iter().skip_while(|b| **b == 0).count() * 8;
-            if bits < MIN_RSA_BITS {
-                return Err(format!("RSA modulus of about {bits} bits is under {MIN_RSA_BITS}"));
-            }
             (AlgSet::family(AlgorithmFamily::Rsa), PublicKey::Rsa { n: &n, e: &e })
         }
         Some("EC") => {

@@ -77,7 +77,12 @@ impl KeySet {
         }
 
         if keys.is_empty() {
-            return Err(format!("no usable key in the set ({} skipped)", skipped.len()));
+            // A set that can verify nothing is an error, with every reason:
+            // at launch it aborts, at a refresh the last good keys stay.
+            return Err(match skipped.is_empty() {
+                true => "no usable key in the set: it is empty".to_owned(),
+                false => format!("no usable key in the set: {}", skipped.join("; ")),
+            });
         }
 
         Ok((KeySet::new(keys), skipped))

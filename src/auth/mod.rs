@@ -40,6 +40,7 @@ pub mod fetch;
 pub mod guards;
 pub mod jwk;
 pub mod jwks;
+mod key_checks;
 pub mod token;
 
 pub use crate::config::KeySource;
