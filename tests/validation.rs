@@ -306,3 +306,23 @@ async fn scopes_may_be_an_array() {
         outcome(get_with_token(&client, "/api/private-scoped", &token).await).await;
     assert_eq!((status, message.as_str()), (403, "Insufficient Scope"));
 }
+
+#[rocket::async_test]
+async fn a_claims_set_the_handler_could_not_see_in_full_is_refused() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    let client = client(&idp).await;
+    let header = json!({"alg": "RS256", "kid": "k1"}).to_string();
+    let good = good_claims(&idp).to_string();
+    let body = good.trim_end_matches('}');
+    let nested = format!("{}0{}", "[".repeat(129), "]".repeat(129));
+    for extra in [
+        r#""groups":"\udc00""#.to_owned(),
+        format!(r#""deep":{nested}"#),
+        r#""org":"a","org":"b""#.to_owned(),
+    ] {
+        let token = key.sign_raw("RS256", &header, &format!("{body},{extra}}}"));
+        assert_invalid_token(&client, &token, "JWT Claims Set must be a top-level JSON object")
+            .await;
+    }
+}

@@ -3,8 +3,10 @@
 //! most handlers never ask, and building a JSON tree per token is the
 //! largest cost of verification after the signature).
 
+use std::fmt;
 use std::sync::OnceLock;
 
+use serde::de::{self, MapAccess, SeqAccess};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -68,7 +70,8 @@ impl Claims {
 
     /// Every claim of the token, as sent.
     pub fn raw(&self) -> &Map<String, Value> {
-        // The payload parsed as a JSON object before it was accepted.
+        // Can't fail: the payload was validated as this map before it was
+        // accepted (see `Registered`).
         self.raw.get_or_init(|| serde_json::from_str(&self.payload).unwrap_or_default())
     }
 
@@ -85,39 +88,183 @@ impl PartialEq for Claims {
 }
 
 /// The registered claims, each kept as its raw JSON text until checked, so
-/// that a wrong type is reported for that claim. Other claims are skipped;
-/// a repeated registered claim makes the claims set malformed.
-#[derive(Deserialize)]
+/// that a wrong type is reported for that claim.
+///
+/// Deserializing it also validates every other claim, fully: RFC 7519 §4
+/// wants unique claim names, and a handler reading [`Claims::raw`] must see
+/// every claim the token has. serde's `IgnoredAny` would skip a value
+/// without decoding its strings (a lone surrogate passes) or counting its
+/// depth, and the claims map built on first use would then come out empty
+/// for a token that was accepted — a handler checking a claim's absence
+/// would fail open. So each value is walked by [`Valid`], which fails
+/// exactly where building the map would, without allocating.
+#[derive(Default)]
 struct Registered<'a> {
-    #[serde(default, borrow, deserialize_with = "raw")]
     iss: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     aud: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     exp: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     nbf: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     iat: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     sub: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     client_id: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     jti: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     scope: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     scp: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     permissions: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "raw")]
     cnf: Option<&'a RawValue>,
 }
 
-/// Present means `Some`, even for `null` (which `Option` would map to `None`).
-fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+impl<'a> Registered<'a> {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<&'a RawValue>> {
+        Some(match name {
+            "iss" => &mut self.iss,
+            "aud" => &mut self.aud,
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            "iat" => &mut self.iat,
+            "sub" => &mut self.sub,
+            "client_id" => &mut self.client_id,
+            "jti" => &mut self.jti,
+            "scope" => &mut self.scope,
+            "scp" => &mut self.scp,
+            "permissions" => &mut self.permissions,
+            "cnf" => &mut self.cnf,
+            _ => return None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Registered<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = Registered<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JWT claims set (a JSON object)")
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Registered<'de>, M::Error> {
+                let mut registered = Registered::default();
+                let mut others: Vec<Name<'de>> = Vec::new();
+                while let Some(name) = map.next_key::<Name<'de>>()? {
+                    match registered.slot(name.as_str()) {
+                        Some(Some(_)) => return Err(de::Error::custom("repeated claim")),
+                        Some(slot) => {
+                            let raw: &RawValue = map.next_value()?;
+                            serde_json::from_str::<Valid>(raw.get()).map_err(de::Error::custom)?;
+                            *slot = Some(raw);
+                        }
+                        None if others.contains(&name) => {
+                            return Err(de::Error::custom("repeated claim"))
+                        }
+                        None => {
+                            map.next_value::<Valid>()?;
+                            others.push(name);
+                        }
+                    }
+                }
+                Ok(registered)
+            }
+        }
+
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// A claim name: borrowed from the payload unless it holds escapes.
+enum Name<'a> {
+    Borrowed(&'a str),
+    Decoded(String),
+}
+
+impl Name<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Name::Borrowed(name) => name,
+            Name::Decoded(name) => name,
+        }
+    }
+}
+
+/// Names are equal as decoded: `"x"` and `"\u0078"` are one name.
+impl PartialEq for Name<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = Name<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a claim name")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name::Borrowed(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name::Decoded(v.to_owned()))
+            }
+        }
+
+        d.deserialize_str(Visitor)
+    }
+}
+
+/// Any JSON value that `serde_json::Value` can hold, checked without
+/// being built: strings decoded (so lone surrogates fail), nesting counted
+/// (so serde_json's depth limit applies), numbers in range.
+struct Valid;
+
+impl<'de> Deserialize<'de> for Valid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = Valid;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<Valid, E> {
+                Ok(Valid)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Valid, E> {
+                Ok(Valid)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Valid, E> {
+                Ok(Valid)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Valid, E> {
+                Ok(Valid)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Valid, E> {
+                Ok(Valid)
+            }
+            fn visit_unit<E>(self) -> Result<Valid, E> {
+                Ok(Valid)
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Valid, S::Error> {
+                while seq.next_element::<Valid>()?.is_some() {}
+                Ok(Valid)
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Valid, M::Error> {
+                while map.next_entry::<Valid, Valid>()?.is_some() {}
+                Ok(Valid)
+            }
+        }
+
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A string, or an array of strings.
@@ -418,6 +565,42 @@ mod tests {
             .unwrap();
         assert_eq!(claims.get("x").unwrap()["y"][0], 1, "the raw claims are all there");
         assert_eq!(check(json!({"iss": "https://issuer/"})).unwrap().raw().len(), 3);
+    }
+
+    #[test]
+    fn a_claims_set_that_cannot_be_fully_represented_is_refused() {
+        let exp = NOW + 60.0;
+        let base = format!(r#""iss":"https://issuer/","aud":"api","exp":{exp}"#);
+        let deep = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        for extra in [
+            r#""x":"\ud800""#.to_owned(),
+            r#""x":{"y":["ok","\udfff tail"]}"#.to_owned(),
+            r#""sub":"\ud83d""#.to_owned(),
+            format!(r#""x":{}"#, deep(200)),
+            format!(r#""cnf":{}"#, deep(200)),
+            r#""x":1,"x":2"#.to_owned(),
+            r#""x":1,"\u0078":2"#.to_owned(),
+            r#""i\u0073s":"https://evil/""#.to_owned(),
+            r#""x":1e400"#.to_owned(),
+        ] {
+            let payload = format!("{{{base},{extra}}}");
+            assert_eq!(
+                rules().check(payload.clone()).unwrap_err(),
+                TokenError::MalformedClaims,
+                "{payload}"
+            );
+        }
+
+        // What is accepted is all in the map, however it is spelled.
+        let payload = format!(
+            r#"{{{base},"x":{},"e":"\ud83d\ude00","\u0079":null}}"#,
+            deep(100)
+        );
+        let claims = rules().check(payload).unwrap();
+        assert_eq!(claims.raw().len(), 6);
+        assert_eq!(claims.get("e").unwrap(), "\u{1f600}");
+        assert!(claims.get("y").unwrap().is_null());
+        assert!(claims.get("x").unwrap().is_array());
     }
 
     #[test]
