@@ -157,6 +157,10 @@ pub struct AuthConfig {
     /// check); 0 disables the cache. Default 10000.
     #[serde(default = "defaults::token_cache_capacity")]
     pub token_cache_capacity: usize,
+    /// The most bytes the verified-token cache holds (tokens, payloads and
+    /// parsed claims); 0 disables the cache. Default 16777216 (16 MiB).
+    #[serde(default = "defaults::token_cache_max_bytes")]
+    pub token_cache_max_bytes: u64,
     /// Longest accepted token, in bytes. Default 16384.
     #[serde(default = "defaults::max_token_size")]
     pub max_token_size: usize,
@@ -198,7 +202,9 @@ pub struct AuthConfig {
 /// Claims that may hold scopes.
 pub const SCOPE_CLAIMS: [&str; 3] = ["scope", "scp", "permissions"];
 
-mod defaults {
+/// The defaults of the `auth` settings, written once: the settings' serde
+/// defaults and [`Policy::new`](crate::auth::Policy::new) both use them.
+pub(crate) mod defaults {
     use super::Seconds;
 
     pub fn clock_tolerance() -> Seconds {
@@ -221,6 +227,9 @@ mod defaults {
     }
     pub fn token_cache_capacity() -> usize {
         10_000
+    }
+    pub fn token_cache_max_bytes() -> u64 {
+        16 * 1024 * 1024
     }
     pub fn max_token_size() -> usize {
         16 * 1024

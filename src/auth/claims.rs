@@ -75,6 +75,23 @@ impl Claims {
         self.raw.get_or_init(|| serde_json::from_str(&self.payload).unwrap_or_default())
     }
 
+    /// The bytes these claims hold on the heap, roughly: the payload and
+    /// the strings parsed from it (not the raw map, built only on demand).
+    pub(crate) fn heap_size(&self) -> usize {
+        let strings = |list: &Option<Vec<String>>| {
+            list.as_ref().map_or(0, |l| l.iter().map(|s| s.len() + 24).sum::<usize>())
+        };
+        let text = |text: &Option<String>| text.as_ref().map_or(0, String::len);
+        self.payload.len()
+            + self.issuer.len()
+            + self.audience.iter().map(|a| a.len() + 24).sum::<usize>()
+            + text(&self.subject)
+            + text(&self.client_id)
+            + text(&self.token_id)
+            + strings(&self.scopes)
+            + strings(&self.permissions)
+    }
+
     /// One claim by name, e.g. `claims.get("https://example.com/roles")`.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.raw().get(name)
@@ -592,10 +609,7 @@ mod tests {
         }
 
         // What is accepted is all in the map, however it is spelled.
-        let payload = format!(
-            r#"{{{base},"x":{},"e":"\ud83d\ude00","\u0079":null}}"#,
-            deep(100)
-        );
+        let payload = format!(r#"{{{base},"x":{},"e":"\ud83d\ude00","\u0079":null}}"#, deep(100));
         let claims = rules().check(payload).unwrap();
         assert_eq!(claims.raw().len(), 6);
         assert_eq!(claims.get("e").unwrap(), "\u{1f600}");

@@ -170,6 +170,7 @@ fn policy(config: &AuthConfig, issuer: String) -> Policy {
         max_token_size: config.max_token_size,
         allow_query_token: config.allow_query_token,
         token_cache_capacity: config.token_cache_capacity,
+        token_cache_max_bytes: config.token_cache_max_bytes,
         max_token_age: config.max_token_age.map(|age| age.as_secs_f64()),
         strict: config.strict,
         scope_claims: ScopeClaims::of(&config.scope_claims),

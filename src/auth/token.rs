@@ -20,6 +20,7 @@ use super::cache::TokenCache;
 use super::claims::{ClaimRules, Claims, ScopeClaims};
 use super::error::TokenError;
 use super::jwks::{KeySet, KeyStore};
+use crate::config::defaults;
 
 /// What a verifier checks tokens against.
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub struct Policy {
     pub allow_query_token: bool,
     /// Verified tokens remembered; 0 disables the cache.
     pub token_cache_capacity: usize,
+    /// The most bytes the verified-token cache holds; 0 disables it.
+    pub token_cache_max_bytes: u64,
     /// Oldest accepted token, in seconds since `iat`.
     pub max_token_age: Option<f64>,
     /// RFC 9068 profile: `typ: at+jwt` and the full set of claims.
@@ -54,10 +57,11 @@ impl Policy {
             issuer: issuer.into(),
             audiences,
             algorithms,
-            clock_tolerance: 5.0,
-            max_token_size: 16 * 1024,
+            clock_tolerance: defaults::clock_tolerance().as_secs_f64(),
+            max_token_size: defaults::max_token_size(),
             allow_query_token: false,
-            token_cache_capacity: 10_000,
+            token_cache_capacity: defaults::token_cache_capacity(),
+            token_cache_max_bytes: defaults::token_cache_max_bytes(),
             max_token_age: None,
             strict: false,
             scope_claims: ScopeClaims::default(),
@@ -94,7 +98,8 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 
 impl Verifier {
     pub fn new(policy: Policy, keys: Arc<KeyStore>) -> Self {
-        let cache = Arc::new(TokenCache::new(policy.token_cache_capacity));
+        let cache =
+            Arc::new(TokenCache::new(policy.token_cache_capacity, policy.token_cache_max_bytes));
         Verifier { policy, keys, cache }
     }
 
