@@ -7,25 +7,53 @@
 //! and an easy way to fill a disk. Rejections are logged at debug instead,
 //! with their reason (never the token) by the guards themselves.
 //!
+//! What unauthenticated input can make Rocket write is bounded, at every
+//! level:
+//!
+//! - **Floods**: the warnings and errors Rocket writes about a request or a
+//!   connection (a header value that isn't UTF-8, a malformed request, a
+//!   failed connection, an accept error) are rate-limited per call site: at
+//!   most one line per [`QUIET_PERIOD`], the next one saying how many were
+//!   held back. One request with 95 bad headers writes one line, not 95.
+//! - **Secrets**: at debug level Rocket dumps each request (and response)
+//!   with its headers before any fairing runs; those dumps are dropped, since
+//!   they hold `Authorization`, `DPoP` and cookie values. Every line is also
+//!   scrubbed of `access_token` query values, however percent-encoded the
+//!   parameter name, because Rocket logs a malformed request's URI before
+//!   the auth fairing could redact it.
+//!
 //! Rocket installs its own logger only if none is installed yet, so
 //! installing this one first replaces it for the whole process.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use rocket::config::LogLevel;
+use rocket::http::RawStr;
+
+use crate::auth::credentials::QUERY_PARAMETER;
+
+/// The shortest time between two lines from one call site of Rocket's
+/// per-request warnings.
+pub const QUIET_PERIOD: Duration = Duration::from_secs(60);
 
 /// Installs the logger at `level`; a no-op if a logger is already set
 /// (tests build many rockets in one process).
 pub fn init(level: LogLevel) {
     let max = LevelFilter::from(level);
-    if log::set_boxed_logger(Box::new(Logger { max })).is_ok() {
+    let logger = Logger { max, limiter: RateLimiter::new(QUIET_PERIOD) };
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
         log::set_max_level(max);
     }
 }
 
 struct Logger {
     max: LevelFilter,
+    limiter: RateLimiter,
 }
 
 impl Logger {
@@ -58,6 +86,21 @@ impl Logger {
             level => level,
         }
     }
+
+    /// Rocket's dumps of a whole request or response, headers included.
+    fn is_dump(record: &Record<'_>, line: &str) -> bool {
+        record.target().starts_with("rocket::server")
+            && (line.starts_with("received request:") || line.starts_with("sending response:"))
+    }
+
+    /// Warnings and errors that clients can cause, one per request or
+    /// connection: everything Rocket (or its HTTP layer) writes at those
+    /// levels after launch.
+    fn is_per_request(record: &Record<'_>, level: Level) -> bool {
+        let module = record.module_path().unwrap_or_else(|| record.target());
+        let rocket = module.starts_with("rocket") || record.target().starts_with("rocket");
+        level <= Level::Warn && rocket && !Self::is_launch(record)
+    }
 }
 
 impl Log for Logger {
@@ -77,6 +120,23 @@ impl Log for Logger {
             return;
         }
 
+        let message = record.args().to_string();
+        if Self::is_dump(record, &message) {
+            return;
+        }
+        let mut message = redact_query_tokens(&message).into_owned();
+        if Self::is_per_request(record, level) {
+            let site = (record.target().to_owned(), record.line().unwrap_or(0));
+            match self.limiter.admit(site, Instant::now()) {
+                Admit::No => return,
+                Admit::Yes { held_back: 0 } => {}
+                Admit::Yes { held_back } => message.push_str(&format!(
+                    " ({held_back} more like this in the last {}s not logged)",
+                    QUIET_PERIOD.as_secs()
+                )),
+            }
+        }
+
         let indent = if Self::is_indented(record) { "   >> " } else { "" };
         let prefix = match level {
             Level::Error if indent.is_empty() => "Error: ",
@@ -84,11 +144,120 @@ impl Log for Logger {
             _ => "",
         };
         // One write per line, so concurrent requests don't interleave.
-        let line = format!("{indent}{prefix}{}\n", record.args());
+        let line = format!("{indent}{prefix}{message}\n");
         let _ = std::io::stdout().lock().write_all(line.as_bytes());
     }
 
     fn flush(&self) {
         let _ = std::io::stdout().flush();
+    }
+}
+
+/// Whether a rate-limited line may be written.
+#[derive(Debug, PartialEq, Eq)]
+enum Admit {
+    No,
+    /// Yes, and this many were held back since the last one.
+    Yes {
+        held_back: u64,
+    },
+}
+
+/// At most one line per call site per `period`. The sites are Rocket's own
+/// call sites, a fixed set, so the map stays small.
+struct RateLimiter {
+    period: Duration,
+    sites: Mutex<HashMap<(String, u32), (Instant, u64)>>,
+}
+
+impl RateLimiter {
+    fn new(period: Duration) -> Self {
+        RateLimiter { period, sites: Mutex::new(HashMap::new()) }
+    }
+
+    fn admit(&self, site: (String, u32), now: Instant) -> Admit {
+        let mut sites = self.sites.lock().unwrap_or_else(|e| e.into_inner());
+        match sites.get_mut(&site) {
+            Some((last, held_back)) if now.duration_since(*last) < self.period => {
+                *held_back += 1;
+                Admit::No
+            }
+            Some((last, held_back)) => {
+                *last = now;
+                Admit::Yes { held_back: std::mem::take(held_back) }
+            }
+            None => {
+                sites.insert(site, (now, 0));
+                Admit::Yes { held_back: 0 }
+            }
+        }
+    }
+}
+
+/// `text` with the value of every `access_token` query parameter replaced,
+/// the name compared percent-decoded as Rocket reads it.
+fn redact_query_tokens(text: &str) -> Cow<'_, str> {
+    if !text.contains('=') {
+        return Cow::Borrowed(text);
+    }
+    let is_name_start = |c: char| matches!(c, '?' | '&' | ';') || c.is_whitespace() || c == '"';
+    let is_value_end =
+        |c: char| matches!(c, '&' | '#' | '"' | '\'' | '<' | '>') || c.is_whitespace();
+
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(eq) = rest.find('=') {
+        let (before, after) = (&rest[..eq], &rest[eq + 1..]);
+        let name_at = before.rfind(is_name_start).map_or(0, |i| i + 1);
+        let name = &before[name_at..];
+        out.push_str(before);
+        out.push('=');
+        if !name.is_empty() && RawStr::new(name).url_decode_lossy() == QUERY_PARAMETER {
+            let end = after.find(is_value_end).unwrap_or(after.len());
+            out.push_str("redacted");
+            rest = &after[end..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_tokens_are_redacted_however_the_name_is_spelled() {
+        for (line, expected) in [
+            ("GET /api/private?access_token=abc.def.ghi", "GET /api/private?access_token=redacted"),
+            ("/p?a=1&access%5Ftoken=abc&b=2", "/p?a=1&access%5Ftoken=redacted&b=2"),
+            ("uri: /p?%61ccess_token=x.y.z, version", "uri: /p?%61ccess_token=redacted version"),
+            (
+                "\"/p?access_token=t\" and ?access_token=u#f",
+                "\"/p?access_token=redacted\" and ?access_token=redacted#f",
+            ),
+            ("/p?x_access_token=keep&token=keep", "/p?x_access_token=keep&token=keep"),
+            ("no query at all", "no query at all"),
+        ] {
+            assert_eq!(redact_query_tokens(line), expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn one_line_per_site_per_period_with_the_count_held_back() {
+        let limiter = RateLimiter::new(Duration::from_secs(60));
+        let start = Instant::now();
+        let site = || ("rocket::request".to_owned(), 1069);
+        assert_eq!(limiter.admit(site(), start), Admit::Yes { held_back: 0 });
+        for i in 1..=94 {
+            assert_eq!(limiter.admit(site(), start + Duration::from_millis(i)), Admit::No);
+        }
+        let other = ("rocket::server".to_owned(), 123);
+        assert_eq!(limiter.admit(other, start), Admit::Yes { held_back: 0 });
+        let later = start + Duration::from_secs(61);
+        assert_eq!(limiter.admit(site(), later), Admit::Yes { held_back: 94 });
+        assert_eq!(limiter.admit(site(), later), Admit::No);
     }
 }
