@@ -24,6 +24,7 @@ pub mod cors;
 pub mod dev_issuer;
 pub mod explorer;
 pub mod health;
+pub mod host_header;
 pub mod logger;
 pub mod metrics;
 pub mod routes;
@@ -38,8 +39,8 @@ pub fn rocket() -> Rocket<Build> {
 /// The service, configured from `figment` (tests pass their own).
 pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
     logger::init(figment.extract_inner("log_level").unwrap_or(rocket::config::LogLevel::Normal));
-    let rocket = rocket::custom(figment)
-        .attach(access_log::AccessLog::fairing())
+    let rocket = rocket::custom(figment).attach(access_log::AccessLog::fairing());
+    let rocket = host_header::HostHeader::attach(rocket)
         .attach(dev_issuer::DevIssuer::fairing())
         .attach(auth::JwtAuth::fairing())
         .attach(cors::Cors::fairing())

@@ -26,6 +26,11 @@ fn dev_figment(profile: &str, auth: Value) -> Figment {
         .select(profile)
 }
 
+/// The `Host` every request over a real connection carries.
+fn host() -> Header<'static> {
+    Header::new("Host", "127.0.0.1:3010")
+}
+
 fn loopback() -> SocketAddr {
     "127.0.0.1:50000".parse().unwrap()
 }
@@ -34,7 +39,7 @@ fn loopback() -> SocketAddr {
 async fn post_form<'c>(client: &'c Client, body: &str) -> LocalResponse<'c> {
     client
         .post("/dev/token")
-        .remote(loopback())
+        .remote(loopback()).header(host())
         .header(ContentType::Form)
         .body(body)
         .dispatch()
@@ -70,13 +75,13 @@ async fn minted_tokens_open_the_api() {
     // JSON bodies and empty bodies work too.
     let response = client
         .post("/dev/token")
-        .remote(loopback())
+        .remote(loopback()).header(host())
         .header(ContentType::JSON)
         .body(r#"{"scope": "read:messages openid"}"#)
         .dispatch()
         .await;
     assert_eq!(response.status(), Status::Ok);
-    let response = client.post("/dev/token").remote(loopback()).dispatch().await;
+    let response = client.post("/dev/token").remote(loopback()).header(host()).dispatch().await;
     assert_eq!(response.status(), Status::Ok);
 }
 
@@ -136,11 +141,11 @@ async fn minting_is_for_loopback_peers_only() {
 
     let cases = [
         client.post("/dev/token"),
-        client.post("/dev/token").remote(outsider),
-        client.post("/dev/token").remote(outsider).header(Header::new("X-Real-IP", "127.0.0.1")),
+        client.post("/dev/token").remote(outsider).header(host()),
+        client.post("/dev/token").remote(outsider).header(host()).header(Header::new("X-Real-IP", "127.0.0.1")),
         client
             .post("/dev/token")
-            .remote(outsider)
+            .remote(outsider).header(host())
             .header(Header::new("X-Forwarded-For", "127.0.0.1")),
     ];
     for request in cases {
@@ -152,7 +157,7 @@ async fn minting_is_for_loopback_peers_only() {
     }
 
     let ipv6: SocketAddr = "[::1]:40000".parse().unwrap();
-    let response = client.post("/dev/token").remote(ipv6).dispatch().await;
+    let response = client.post("/dev/token").remote(ipv6).header(host()).dispatch().await;
     assert_eq!(response.status(), Status::Ok);
 }
 
@@ -175,7 +180,7 @@ async fn a_real_issuer_switches_it_off() {
     let client = client_for(dev_figment("debug", auth)).await;
 
     assert_eq!(
-        client.post("/dev/token").remote(loopback()).dispatch().await.status(),
+        client.post("/dev/token").remote(loopback()).header(host()).dispatch().await.status(),
         Status::NotFound
     );
     assert_eq!(client.get("/.well-known/jwks.json").dispatch().await.status(), Status::NotFound);
@@ -201,7 +206,7 @@ async fn never_outside_the_debug_profile() {
     ))
     .await;
     assert_eq!(
-        client.post("/dev/token").remote(loopback()).dispatch().await.status(),
+        client.post("/dev/token").remote(loopback()).header(host()).dispatch().await.status(),
         Status::NotFound
     );
     assert_eq!(

@@ -1,0 +1,196 @@
+//! RFC 9112 §3.2: a request over HTTP/1.1 without exactly one valid `Host`
+//! header field is answered 400, before any route or guard sees it.
+//!
+//! hyper and Rocket 0.5 take whatever arrives: no `Host`, two of them, or
+//! one Rocket's lenient parser accepts (user info, an unchecked IPv6
+//! literal). Anything that builds a URL from the request — DPoP's `htu`,
+//! redirects, protected-resource metadata — would then be built from what
+//! the client chose. Here the value must be an RFC 3986 authority without
+//! user info: a registered name, an IPv4 address or a bracketed IPv6
+//! address, then an optional port up to 65535.
+//!
+//! A request fairing can't answer by itself in Rocket 0.5, so it reroutes
+//! the request to an internal route that answers 400 (and only for requests
+//! rerouted here). HTTP/1.0 requests need a `Host` too. Requests that came
+//! over no connection at all, from Rocket's local client without a `Host`
+//! header, are let through, so apps' own tests keep working unchanged.
+
+use std::net::Ipv6Addr;
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::uri::Origin;
+use rocket::http::{Method, Status};
+use rocket::request::{FromRequest, Outcome};
+use rocket::response::status::Custom;
+use rocket::serde::json::Json;
+use rocket::{get, routes, Build, Data, Request, Rocket};
+use serde_json::{json, Value};
+
+/// Where refused requests are rerouted.
+const REFUSED: &str = "/__invalid-host";
+
+/// Reroutes requests without exactly one valid `Host` to a 400 answer.
+#[derive(Debug, Default)]
+pub struct HostHeader {
+    _private: (),
+}
+
+impl HostHeader {
+    pub fn fairing() -> Self {
+        HostHeader::default()
+    }
+
+    /// The fairing and the route that answers for it.
+    pub fn attach(rocket: Rocket<Build>) -> Rocket<Build> {
+        rocket.attach(Self::fairing()).mount("/", routes![refused])
+    }
+}
+
+/// Marks a request rerouted by the fairing.
+struct Refused(bool);
+
+#[rocket::async_trait]
+impl Fairing for HostHeader {
+    fn info(&self) -> Info {
+        Info { name: "Host header check (RFC 9112 §3.2)", kind: Kind::Request }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        if has_one_valid_host(req) {
+            return;
+        }
+        req.local_cache(|| Refused(true));
+        req.set_method(Method::Get);
+        req.set_uri(Origin::parse(REFUSED).expect("a valid origin"));
+    }
+}
+
+fn has_one_valid_host(req: &Request<'_>) -> bool {
+    let mut hosts = req.headers().get("Host");
+    match (hosts.next(), hosts.next()) {
+        (Some(host), None) => is_valid_authority(host),
+        (Some(_), Some(_)) => false,
+        // No connection at all: Rocket's local client.
+        (None, _) if req.remote().is_none() => true,
+        // Over HTTP/2 the authority comes as `:authority`, which Rocket
+        // reports as the host. Over HTTP/1 Rocket takes the host only from
+        // a `Host` field, so there it means one that wasn't UTF-8 (and was
+        // dropped from the headers). The request doesn't say which version
+        // it came over, but without the `http2` feature it is always 1.x.
+        (None, _) => cfg!(feature = "http2") && req.host().is_some(),
+    }
+}
+
+/// An RFC 3986 `authority` without `userinfo`, as RFC 9110 §7.2 wants in
+/// `Host`: `host [ ":" port ]`.
+pub fn is_valid_authority(value: &str) -> bool {
+    let (host, port) = match value.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((ipv6, rest)) if ipv6.parse::<Ipv6Addr>().is_ok() => match rest {
+                "" => return true,
+                rest => match rest.strip_prefix(':') {
+                    Some(port) => (None, port),
+                    None => return false,
+                },
+            },
+            _ => return false,
+        },
+        None => match value.rsplit_once(':') {
+            Some((host, port)) => (Some(host), port),
+            None => (Some(value), ""),
+        },
+    };
+    let port_ok = port.is_empty()
+        || (port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok());
+    port_ok && host.is_none_or(is_reg_name)
+}
+
+/// `reg-name = *( unreserved / pct-encoded / sub-delims )`, not empty
+/// (an `http` URI needs a host), which covers IPv4 addresses too.
+fn is_reg_name(host: &str) -> bool {
+    let bytes = host.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3);
+                if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                    return false;
+                }
+                i += 3;
+            }
+            b if b.is_ascii_alphanumeric() => i += 1,
+            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+            | b',' | b';' | b'=' => i += 1,
+            _ => return false,
+        }
+    }
+    !host.is_empty()
+}
+
+/// A request the fairing rerouted; anything else forwards (so asking for
+/// this path directly is a plain 404).
+struct WasRefused;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for WasRefused {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        match req.local_cache(|| Refused(false)).0 {
+            true => Outcome::Success(WasRefused),
+            false => Outcome::Forward(Status::NotFound),
+        }
+    }
+}
+
+#[get("/__invalid-host")]
+fn refused(_refused: WasRefused) -> Custom<Json<Value>> {
+    let message = "Bad Request: a request needs exactly one valid Host header";
+    Custom(Status::BadRequest, Json(json!({ "message": message })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorities_are_checked_strictly() {
+        for ok in [
+            "example.com",
+            "example.com:443",
+            "127.0.0.1:3010",
+            "localhost",
+            "[::1]",
+            "[::1]:3010",
+            "[2001:db8::7]:80",
+            "xn--bcher-kva.example",
+            "a%2Db.example",
+            "example.com:",
+        ] {
+            assert!(is_valid_authority(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ":80",
+            "user@example.com",
+            "user:pass@example.com",
+            "example.com:65536",
+            "example.com:99999999",
+            "example.com:8o",
+            "exa mple.com",
+            "example.com/path",
+            "example.com?q",
+            "[::1",
+            "[zz::1]:80",
+            "[::1]x",
+            "::1",
+            "a%2",
+            "a%zz",
+        ] {
+            assert!(!is_valid_authority(bad), "{bad}");
+        }
+    }
+}
