@@ -25,8 +25,10 @@ pub mod dev_issuer;
 pub mod explorer;
 pub mod health;
 pub mod host_header;
+pub mod idle_connections;
 pub mod logger;
 pub mod metrics;
+pub mod open_files;
 pub mod routes;
 
 use rocket::{Build, Rocket};
@@ -45,6 +47,7 @@ pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
         .attach(auth::JwtAuth::fairing())
         .attach(cors::Cors::fairing())
         .attach(metrics::Metrics::fairing())
+        .attach(idle_connections::IdleConnections::fairing())
         .mount("/api", routes::routes())
         .mount("/api", cors::routes())
         .mount("/", health::routes())

@@ -10,7 +10,10 @@ async fn main() -> ExitCode {
     // unless already set.
     let _ = dotenvy::dotenv();
 
-    match auth0_rocket_api::rocket().launch().await {
+    let rocket = auth0_rocket_api::rocket();
+    // After the logger is installed (by `rocket()`), before any connection.
+    auth0_rocket_api::open_files::raise_and_log();
+    match rocket.launch().await {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
             match error.kind() {

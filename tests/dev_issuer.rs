@@ -39,7 +39,8 @@ fn loopback() -> SocketAddr {
 async fn post_form<'c>(client: &'c Client, body: &str) -> LocalResponse<'c> {
     client
         .post("/dev/token")
-        .remote(loopback()).header(host())
+        .remote(loopback())
+        .header(host())
         .header(ContentType::Form)
         .body(body)
         .dispatch()
@@ -75,7 +76,8 @@ async fn minted_tokens_open_the_api() {
     // JSON bodies and empty bodies work too.
     let response = client
         .post("/dev/token")
-        .remote(loopback()).header(host())
+        .remote(loopback())
+        .header(host())
         .header(ContentType::JSON)
         .body(r#"{"scope": "read:messages openid"}"#)
         .dispatch()
@@ -142,10 +144,15 @@ async fn minting_is_for_loopback_peers_only() {
     let cases = [
         client.post("/dev/token"),
         client.post("/dev/token").remote(outsider).header(host()),
-        client.post("/dev/token").remote(outsider).header(host()).header(Header::new("X-Real-IP", "127.0.0.1")),
         client
             .post("/dev/token")
-            .remote(outsider).header(host())
+            .remote(outsider)
+            .header(host())
+            .header(Header::new("X-Real-IP", "127.0.0.1")),
+        client
+            .post("/dev/token")
+            .remote(outsider)
+            .header(host())
             .header(Header::new("X-Forwarded-For", "127.0.0.1")),
     ];
     for request in cases {

@@ -64,3 +64,60 @@ pub async fn wait_until_up(url: &str, process: &mut Running) {
     }
     panic!("{url} did not come up");
 }
+
+/// The service binary running on a free loopback port in the release
+/// profile against `idp`, its stdout in a log file.
+pub struct Server {
+    pub running: Running,
+    pub port: u16,
+    pub log_path: std::path::PathBuf,
+}
+
+impl Server {
+    /// Starts it with `env` added, and with the open-files limit set to
+    /// `nofile` (soft, hard) in the child when given.
+    pub async fn start(issuer: &str, env: &[(&str, String)], nofile: Option<(u64, u64)>) -> Server {
+        use std::os::unix::process::CommandExt;
+
+        let port = free_port();
+        let mut all = vec![
+            ("ROCKET_PROFILE", "release".to_owned()),
+            ("ROCKET_ADDRESS", "127.0.0.1".to_owned()),
+            ("ROCKET_PORT", port.to_string()),
+            ("ISSUER_BASE_URL", issuer.to_owned()),
+            ("AUDIENCE", super::AUDIENCE.to_owned()),
+        ];
+        all.extend(env.iter().map(|(k, v)| (*k, v.clone())));
+        let log_path = std::env::temp_dir()
+            .join(format!("auth0-rocket-api-{}-{port}.log", std::process::id()));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut command = service(Path::new(env!("CARGO_MANIFEST_DIR")), &all);
+        command.stdout(log);
+        if let Some((soft, hard)) = nofile {
+            let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+            // SAFETY: only `setrlimit`, async-signal-safe, runs in the child.
+            unsafe {
+                command.pre_exec(move || match libc::setrlimit(libc::RLIMIT_NOFILE, &limit) {
+                    0 => Ok(()),
+                    _ => Err(std::io::Error::last_os_error()),
+                });
+            }
+        }
+        let mut running = Running(command.spawn().unwrap());
+        wait_until_up(&format!("http://127.0.0.1:{port}/health"), &mut running).await;
+        Server { running, port, log_path }
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the server and returns everything it logged.
+    pub fn stop(self) -> String {
+        let Server { running, log_path, .. } = self;
+        drop(running);
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        std::fs::remove_file(&log_path).ok();
+        log
+    }
+}

@@ -1,0 +1,240 @@
+//! Closing connections the server has had nothing to say to for
+//! `idle_timeout` seconds: idle keep-alive connections, connections that
+//! never sent a request, and requests that never finish arriving
+//! (slowloris).
+//!
+//! Rocket 0.5.2 sets hyper's header-read timeout to none and has no idle
+//! timeout (its `keep_alive` setting only switches keep-alive on or off), so
+//! a client can hold a connection, and a file descriptor, for as long as it
+//! likes; enough of them and `accept` fails for everyone. Rocket doesn't let
+//! an application bring its own listener or see its connections either.
+//! What the kernel knows suffices, though: for each of the process's TCP
+//! sockets on the server's port, `TCP_INFO` says how long ago data was last
+//! sent. A connection that has been sent nothing for `idle_timeout` is
+//! either idle or stuck in a request that isn't complete, and is shut down
+//! (`shutdown(2)`, not `close`: hyper sees the end of the stream and drops
+//! the connection itself, so no descriptor is closed under its feet).
+//!
+//! The price: a response that takes longer than `idle_timeout` to start, or
+//! a request body that takes longer to arrive, is cut off, so the default
+//! (30 s) is far above anything this API does. Linux only (it reads
+//! `/proc/self/fd`); elsewhere it logs that it is off. Behind a proxy with
+//! its own timeouts (see the README, "Deploying"), it is a second line.
+
+use std::time::Duration;
+
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::{Build, Orbit, Rocket};
+
+use crate::config::Seconds;
+
+/// The name of the setting.
+pub const SETTING: &str = "idle_timeout";
+
+/// Its default.
+pub const DEFAULT: Seconds = Seconds::from_secs(30);
+
+/// Closes connections that stall for `idle_timeout` (0 turns it off).
+#[derive(Debug, Default)]
+pub struct IdleConnections {
+    _private: (),
+}
+
+impl IdleConnections {
+    pub fn fairing() -> Self {
+        IdleConnections::default()
+    }
+}
+
+/// The checked setting, managed by the fairing at ignition.
+#[derive(Debug, Clone, Copy)]
+struct IdleTimeout(Duration);
+
+#[rocket::async_trait]
+impl Fairing for IdleConnections {
+    fn info(&self) -> Info {
+        Info { name: "Idle connections", kind: Kind::Ignite | Kind::Liftoff | Kind::Singleton }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let timeout = match rocket.figment().find_value(SETTING) {
+            Err(_) => DEFAULT,
+            Ok(_) => match rocket.figment().extract_inner::<Seconds>(SETTING) {
+                Ok(timeout) => timeout,
+                Err(error) => {
+                    log::error!("invalid setting `{SETTING}`: {error}");
+                    return Err(rocket);
+                }
+            },
+        };
+        Ok(rocket.manage(IdleTimeout(*timeout)))
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        let Some(&IdleTimeout(timeout)) = rocket.state::<IdleTimeout>() else { return };
+        if timeout.is_zero() {
+            return;
+        }
+        let Some(mut descriptors) = sweep::OpenDescriptors::open() else {
+            log::info!("`{SETTING}` is only enforced on Linux (it reads /proc/self/fd)");
+            return;
+        };
+
+        let port = rocket.config().port;
+        let every = (timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+        let shutdown = rocket.shutdown();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tokio::select! {
+                _ = shutdown => {}
+                _ = async {
+                    loop {
+                        ticks.tick().await;
+                        let sweep = tokio::task::spawn_blocking(move || {
+                            let closed = sweep::run(&mut descriptors, port, timeout);
+                            (descriptors, closed)
+                        });
+                        let Ok((returned, closed)) = sweep.await else { return };
+                        descriptors = returned;
+                        if closed > 0 {
+                            log::debug!("closed {closed} stalled connection(s)");
+                        }
+                    }
+                } => {}
+            }
+        });
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod sweep {
+    use std::mem::{size_of, zeroed};
+    use std::os::fd::RawFd;
+    use std::time::Duration;
+
+    /// `TCP_ESTABLISHED` in `tcp_info.tcpi_state` (linux/tcp_states.h).
+    const ESTABLISHED: u8 = 1;
+
+    /// The process's open descriptors, listed through `/proc/self/fd`.
+    ///
+    /// The directory is opened once and rewound for each sweep: when
+    /// stalled connections hold every descriptor the process may open,
+    /// opening it anew would fail exactly when it is needed.
+    pub struct OpenDescriptors(*mut libc::DIR);
+
+    // SAFETY: the `DIR` is used from one thread at a time (the sweep task
+    // owns it and moves it into each blocking call).
+    unsafe impl Send for OpenDescriptors {}
+
+    impl OpenDescriptors {
+        pub fn open() -> Option<Self> {
+            // SAFETY: a valid NUL-terminated path; null is checked.
+            let dir = unsafe { libc::opendir(c"/proc/self/fd".as_ptr()) };
+            (!dir.is_null()).then_some(OpenDescriptors(dir))
+        }
+
+        fn list(&mut self) -> Vec<RawFd> {
+            let mut fds = Vec::new();
+            // SAFETY: `self.0` is an open `DIR`; each entry is read before
+            // the next `readdir` call invalidates it.
+            unsafe {
+                libc::rewinddir(self.0);
+                loop {
+                    let entry = libc::readdir(self.0);
+                    if entry.is_null() {
+                        break;
+                    }
+                    let name = std::ffi::CStr::from_ptr((*entry).d_name.as_ptr());
+                    if let Some(fd) = name.to_str().ok().and_then(|n| n.parse().ok()) {
+                        fds.push(fd);
+                    }
+                }
+            }
+            fds
+        }
+    }
+
+    impl Drop for OpenDescriptors {
+        fn drop(&mut self) {
+            // SAFETY: `self.0` is an open `DIR`, closed exactly once.
+            unsafe { libc::closedir(self.0) };
+        }
+    }
+
+    /// Shuts down every connection to local `port` that has been sent no
+    /// data for `timeout`; returns how many.
+    pub fn run(descriptors: &mut OpenDescriptors, port: u16, timeout: Duration) -> usize {
+        let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+        descriptors
+            .list()
+            .into_iter()
+            .filter(|&fd| is_stalled_connection(fd, port, timeout_ms))
+            // SAFETY: `shutdown` takes any descriptor and changes no memory.
+            // Should `fd` have been closed and reused since the check, the
+            // worst outcome is one fresh connection reset.
+            .filter(|&fd| unsafe { libc::shutdown(fd, libc::SHUT_RDWR) } == 0)
+            .count()
+    }
+
+    /// Reads a socket option of type `T` from `fd`.
+    fn option<T>(fd: RawFd, level: libc::c_int, name: libc::c_int) -> Option<T> {
+        // SAFETY: every `T` used here is a plain C struct or integer, for
+        // which all-zero bytes are a valid value; `getsockopt` writes at
+        // most `len` bytes into it.
+        let mut value: T = unsafe { zeroed() };
+        let mut len = size_of::<T>() as libc::socklen_t;
+        let pointer = (&mut value as *mut T).cast();
+        match unsafe { libc::getsockopt(fd, level, name, pointer, &mut len) } {
+            0 => Some(value),
+            _ => None,
+        }
+    }
+
+    fn local_port(fd: RawFd) -> Option<u16> {
+        // SAFETY: as in `option`; `getsockname` writes at most `len` bytes.
+        let mut address: libc::sockaddr_storage = unsafe { zeroed() };
+        let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let pointer = (&mut address as *mut libc::sockaddr_storage).cast();
+        if unsafe { libc::getsockname(fd, pointer, &mut len) } != 0 {
+            return None;
+        }
+        let port = match libc::c_int::from(address.ss_family) {
+            // SAFETY: the family says which struct the storage holds.
+            libc::AF_INET => unsafe { (*(pointer as *const libc::sockaddr_in)).sin_port },
+            libc::AF_INET6 => unsafe { (*(pointer as *const libc::sockaddr_in6)).sin6_port },
+            _ => return None,
+        };
+        Some(u16::from_be(port))
+    }
+
+    /// An accepted (not listening) TCP connection on local `port`,
+    /// established, that was sent no data for `timeout_ms`.
+    fn is_stalled_connection(fd: RawFd, port: u16, timeout_ms: u32) -> bool {
+        if local_port(fd) != Some(port) {
+            return false;
+        }
+        if option::<libc::c_int>(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN) != Some(0) {
+            return false;
+        }
+        let Some(info) = option::<libc::tcp_info>(fd, libc::IPPROTO_TCP, libc::TCP_INFO) else {
+            return false;
+        };
+        info.tcpi_state == ESTABLISHED && info.tcpi_last_data_sent >= timeout_ms
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod sweep {
+    pub struct OpenDescriptors;
+
+    impl OpenDescriptors {
+        pub fn open() -> Option<Self> {
+            None
+        }
+    }
+
+    pub fn run(_: &mut OpenDescriptors, _: u16, _: std::time::Duration) -> usize {
+        0
+    }
+}
