@@ -4,11 +4,13 @@
 //! ```sh
 //! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --tokens 1000
 //! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --chaos 2
+//! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --pad 11700
 //! ```
 //!
 //! Writes `<dir>/token` (one token) and `<dir>/tokens` (one per line), all
 //! with scope `read:messages`, audience `https://api.example.test`, valid
-//! for a day, signed by a key that stays published throughout. With
+//! for a day, signed by a key that stays published throughout; `--pad N`
+//! adds a claim of N filler bytes to each (large-token tests). With
 //! `--chaos S`, every S seconds the JWKS endpoint moves to the next of: up,
 //! answering 500, up, hanging, up, garbage, up with an extra rotated-in key,
 //! closing connections. Runs until killed.
@@ -35,6 +37,7 @@ async fn main() {
     let dir = std::path::PathBuf::from(arg("--dir").unwrap_or_else(|| ".".into()));
     let count: usize = arg("--tokens").map_or(1000, |n| n.parse().expect("--tokens"));
     let chaos: Option<f64> = arg("--chaos").map(|s| s.parse().expect("--chaos"));
+    let pad: usize = arg("--pad").map_or(0, |n| n.parse().expect("--pad"));
 
     let key = TestKey::rsa("loopback-1");
     let idp = Idp::start_on(port, &[&key]).await;
@@ -42,7 +45,7 @@ async fn main() {
         key.token(&json!({
             "iss": idp.base_url(), "sub": format!("load|{i}"), "aud": AUDIENCE,
             "iat": now(), "exp": now() + 86400, "jti": format!("jti-{i}"),
-            "scope": "openid read:messages",
+            "scope": "openid read:messages", "pad": "p".repeat(pad),
         }))
     };
     std::fs::create_dir_all(&dir).expect("--dir");
