@@ -15,10 +15,6 @@ mod keys;
 
 use std::sync::Arc;
 
-use auth0_rocket_api::auth::algorithms::{self, AlgSet};
-use auth0_rocket_api::auth::jwks::{KeySet, KeyStore};
-use auth0_rocket_api::auth::{Policy, Verifier};
-use auth0_rocket_api::config::default_algorithms;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -26,6 +22,10 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use futures::executor::block_on;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use keys::*;
+use rocket_oauth2_jwt_bearer::__private::default_algorithms;
+use rocket_oauth2_jwt_bearer::__private::AlgSet;
+use rocket_oauth2_jwt_bearer::__private::{KeySet, KeyStore};
+use rocket_oauth2_jwt_bearer::__private::{Policy, Verifier};
 use serde_json::json;
 
 const ISSUER: &str = "https://issuer.bench/";
@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
         let raw_signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
         let parsed = parsed_key(key, alg);
         let decoding = decoding_key(key);
-        let jwt_alg: Algorithm = algorithms::parse(alg).unwrap();
+        let jwt_alg: Algorithm = rocket_oauth2_jwt_bearer::__private::parse_algorithm(alg).unwrap();
         assert!(block_on(uncached.verify(&token)).is_ok(), "{alg} verifies");
 
         c.bench_function(&format!("raw/{alg}"), |b| {

@@ -14,10 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rocket::http::Status;
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
-use rocket::{get, routes, Route, State};
+use rocket::{get, routes, Route};
+use rocket_oauth2_jwt_bearer::KeyStatus;
 use serde_json::{json, Value};
-
-use crate::auth::Verifier;
 
 #[get("/health")]
 fn health() -> Json<Value> {
@@ -25,27 +24,24 @@ fn health() -> Json<Value> {
 }
 
 #[get("/ready")]
-fn ready(verifier: Option<&State<Verifier>>) -> Custom<Json<Value>> {
-    let Some(verifier) = verifier else {
+fn ready(status: Option<KeyStatus>) -> Custom<Json<Value>> {
+    let Some(status) = status else {
         return Custom(Status::ServiceUnavailable, Json(json!({ "status": "no key set" })));
     };
 
-    let keys = verifier.keys();
-    let freshness = keys.freshness();
     let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let age = |t: SystemTime| SystemTime::now().duration_since(t).map_or(0.0, |d| d.as_secs_f64());
-    let loaded = keys.snapshot().len();
-    let status = if loaded > 0 { Status::Ok } else { Status::ServiceUnavailable };
+    let ready = status.keys > 0;
     Custom(
-        status,
+        if ready { Status::Ok } else { Status::ServiceUnavailable },
         Json(json!({
-            "status": if loaded > 0 { "ready" } else { "no key set" },
-            "keys": loaded,
-            "refreshes": keys.refresh_schedule().is_some(),
-            "last_refresh": freshness.last_success.map(unix),
-            "seconds_since_refresh": freshness.last_success.map(age),
-            "failures_in_a_row": freshness.failures_in_a_row,
-            "last_error": freshness.last_error,
+            "status": if ready { "ready" } else { "no key set" },
+            "keys": status.keys,
+            "refreshes": status.refreshes,
+            "last_refresh": status.last_refresh.map(unix),
+            "seconds_since_refresh": status.last_refresh.map(age),
+            "failures_in_a_row": status.failures_in_a_row,
+            "last_error": status.last_error,
         })),
     )
 }

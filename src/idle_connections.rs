@@ -26,13 +26,14 @@ use std::time::Duration;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Orbit, Rocket};
 
-use crate::config::Seconds;
-
 /// The name of the setting.
 pub const SETTING: &str = "idle_timeout";
 
 /// Its default.
-pub const DEFAULT: Seconds = Seconds::from_secs(30);
+pub const DEFAULT: Duration = Duration::from_secs(30);
+
+/// Its largest value: a day (anything longer is a typo).
+const MAX_SECONDS: f64 = 86_400.0;
 
 /// Closes connections that stall for `idle_timeout` (0 turns it off).
 #[derive(Debug, Default)]
@@ -59,15 +60,22 @@ impl Fairing for IdleConnections {
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         let timeout = match rocket.figment().find_value(SETTING) {
             Err(_) => DEFAULT,
-            Ok(_) => match rocket.figment().extract_inner::<Seconds>(SETTING) {
-                Ok(timeout) => timeout,
-                Err(error) => {
-                    log::error!("invalid setting `{SETTING}`: {error}");
+            Ok(_) => match rocket.figment().extract_inner::<f64>(SETTING).ok() {
+                Some(seconds) if (0.0..=MAX_SECONDS).contains(&seconds) => {
+                    Duration::from_secs_f64(seconds)
+                }
+                _ => {
+                    let from = rocket.figment().find_metadata(SETTING).map(|m| m.name.clone());
+                    log::error!(
+                        "invalid setting `{SETTING}` (from {}): expected a number of seconds \
+                         from 0 to {MAX_SECONDS}",
+                        from.as_deref().unwrap_or("an unknown source")
+                    );
                     return Err(rocket);
                 }
             },
         };
-        Ok(rocket.manage(IdleTimeout(*timeout)))
+        Ok(rocket.manage(IdleTimeout(timeout)))
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {

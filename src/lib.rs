@@ -8,28 +8,27 @@
 //! | `GET /api/private` | a valid access token | [`routes::private`] |
 //! | `GET /api/private-scoped` | a valid token with scope `read:messages` | [`routes::private_scoped`] |
 //!
-//! `/health`, `/ready` ([`health`]) and, when enabled, `/metrics`
-//! ([`metrics`]) are for operators; `/` serves the API explorer page
-//! ([`explorer`]), and in the debug profile a [development
-//! issuer](dev_issuer) hands out test tokens.
+//! `/health` and `/ready` ([`health`]) and, when enabled, `/metrics` are
+//! for operators; `/` serves the API explorer page ([`explorer`]), and in
+//! the debug profile a development issuer hands out test tokens.
 //!
-//! Settings live in the `auth` table of `Rocket.toml` (see [`config`]);
-//! the auth story itself is in [`auth`].
+//! The auth itself — settings, the JWKS fairing, the guards, the errors and
+//! their catchers, the development issuer and the metrics — is the
+//! `rocket-oauth2-jwt-bearer` crate in `crates/`, which this app uses as any
+//! other Rocket app would. Settings sources are layered in [`config`].
 
 pub mod access_log;
-pub mod auth;
-pub mod catchers;
 pub mod config;
 pub mod cors;
-pub mod dev_issuer;
 pub mod explorer;
 pub mod health;
 pub mod host_header;
 pub mod idle_connections;
 pub mod logger;
-pub mod metrics;
 pub mod open_files;
 pub mod routes;
+
+use rocket_oauth2_jwt_bearer::{JwtAuth, Metrics};
 
 use rocket::{Build, Rocket};
 
@@ -43,15 +42,14 @@ pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
     logger::init(figment.extract_inner("log_level").unwrap_or(rocket::config::LogLevel::Normal));
     let rocket = rocket::custom(figment).attach(access_log::AccessLog::fairing());
     let rocket = host_header::HostHeader::attach(rocket)
-        .attach(dev_issuer::DevIssuer::fairing())
-        .attach(auth::JwtAuth::fairing())
+        .attach(JwtAuth::fairing())
         .attach(cors::Cors::fairing())
-        .attach(metrics::Metrics::fairing())
+        .attach(Metrics::fairing())
         .attach(idle_connections::IdleConnections::fairing())
         .mount("/api", routes::routes())
         .mount("/api", cors::routes())
         .mount("/", health::routes())
-        .register("/api", catchers::catchers());
+        .register("/api", rocket_oauth2_jwt_bearer::catchers());
 
     explorer::mount(rocket)
 }

@@ -35,7 +35,8 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 use rocket::config::LogLevel;
 use rocket::http::RawStr;
 
-use crate::auth::credentials::QUERY_PARAMETER;
+/// RFC 6750 §2.3's query parameter.
+const QUERY_PARAMETER: &str = "access_token";
 
 /// The shortest time between two lines from one call site of Rocket's
 /// per-request warnings.

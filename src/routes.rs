@@ -4,9 +4,9 @@ use rocket::serde::json::Json;
 use rocket::{get, routes, Route};
 use serde::Serialize;
 
-use crate::auth::{BearerToken, HasScope};
+use rocket_oauth2_jwt_bearer::{scope, BearerToken, HasScope};
 
-crate::scope!(pub ReadMessages = "read:messages");
+scope!(pub ReadMessages = "read:messages");
 
 /// The JSON body of every answer: `{"message": "..."}`.
 #[derive(Debug, Serialize)]

@@ -4,10 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use auth0_rocket_api::auth::Verifier;
 use common::*;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
+use rocket_oauth2_jwt_bearer::__private::Verifier;
 use serde_json::json;
 
 fn cache_of(client: &Client) -> (usize, u64, u64) {

@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
-use auth0_rocket_api::config::{figment, AuthConfig, DEFAULT_PORT};
+use auth0_rocket_api::config::{figment, DEFAULT_PORT};
 use figment::Jail;
+use rocket_oauth2_jwt_bearer::Settings;
 
 const TOML: &str = r#"
     [default]
@@ -26,8 +27,8 @@ const TOML: &str = r#"
     jwks_cooldown = 60
 "#;
 
-fn settings() -> AuthConfig {
-    AuthConfig::from_figment(&figment()).expect("valid settings")
+fn settings() -> Settings {
+    Settings::from_figment(&figment()).expect("valid settings")
 }
 
 #[test]
@@ -42,7 +43,7 @@ fn code_defaults_apply_without_rocket_toml() {
         assert_eq!((config.port, config.address.to_string().as_str()), (3010, "0.0.0.0"));
 
         // With no issuer anywhere, the message says what to set.
-        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
+        let error = Settings::from_figment(&figment()).unwrap_err().to_string();
         assert!(error.contains("ISSUER_BASE_URL"), "{error}");
         Ok(())
     });
@@ -55,14 +56,14 @@ fn rocket_toml_and_its_profiles() {
         let config: rocket::Config = figment().extract()?;
         assert_eq!(config.port, 4000);
         let auth = settings();
-        assert_eq!(auth.issuer_base_url.as_deref(), Some("https://from-toml.example.test/"));
-        assert_eq!(auth.audience.0, ["toml-audience"]);
-        assert_eq!(*auth.clock_tolerance, Duration::from_secs(7));
-        assert_eq!(*auth.jwks_cooldown, Duration::from_millis(1500));
-        assert_eq!(*auth.jwks_cache_max_age, Duration::from_secs(600), "code default");
+        assert_eq!(auth.issuer_base_url(), Some("https://from-toml.example.test/"));
+        assert_eq!(auth.audiences(), ["toml-audience"]);
+        assert_eq!(auth.clock_tolerance(), Duration::from_secs(7));
+        assert_eq!(auth.jwks_cooldown(), Duration::from_millis(1500));
+        assert_eq!(auth.jwks_cache_max_age(), Duration::from_secs(600), "code default");
 
         jail.set_env("ROCKET_PROFILE", "release");
-        assert_eq!(*settings().jwks_cooldown, Duration::from_secs(60));
+        assert_eq!(settings().jwks_cooldown(), Duration::from_secs(60));
         Ok(())
     });
 }
@@ -86,26 +87,26 @@ fn environment_overrides_rocket_toml() {
         jail.set_env("ROCKET_AUTH", r#"{audience="rocket-auth",jwks_timeout=0.5}"#);
         jail.set_env("ROCKET_PORT", "4321");
         let auth = settings();
-        assert_eq!(auth.audience.0, ["rocket-auth"]);
-        assert_eq!(*auth.jwks_timeout, Duration::from_millis(500));
-        assert_eq!(*auth.clock_tolerance, Duration::from_secs(7), "untouched keys stay");
+        assert_eq!(auth.audiences(), ["rocket-auth"]);
+        assert_eq!(auth.jwks_timeout(), Duration::from_millis(500));
+        assert_eq!(auth.clock_tolerance(), Duration::from_secs(7), "untouched keys stay");
         assert_eq!(figment().extract::<rocket::Config>()?.port, 4321);
 
         // The named variables win over ROCKET_AUTH, read as raw strings.
         jail.set_env("AUDIENCE", "12345");
         jail.set_env("ISSUER_BASE_URL", "http://127.0.0.1:9999");
         let auth = settings();
-        assert_eq!(auth.audience.0, ["12345"]);
-        assert_eq!(auth.issuer_base_url.as_deref(), Some("http://127.0.0.1:9999"));
+        assert_eq!(auth.audiences(), ["12345"]);
+        assert_eq!(auth.issuer_base_url(), Some("http://127.0.0.1:9999"));
 
         jail.set_env("AUDIENCE", "\"quoted\"");
-        assert_eq!(settings().audience.0, ["\"quoted\""]);
+        assert_eq!(settings().audiences(), ["\"quoted\""]);
 
         jail.set_env("ISSUER", "https://custom.example.test/");
         jail.set_env("JWKS_URI", "https://custom.example.test/keys");
         let auth = settings();
-        assert_eq!(auth.issuer.as_deref(), Some("https://custom.example.test/"));
-        assert_eq!(auth.jwks_uri.as_deref(), Some("https://custom.example.test/keys"));
+        assert_eq!(auth.issuer(), Some("https://custom.example.test/"));
+        assert_eq!(auth.jwks_uri(), Some("https://custom.example.test/keys"));
         Ok(())
     });
 }
@@ -115,7 +116,7 @@ fn empty_named_variables_are_unset() {
     Jail::expect_with(|jail| {
         jail.create_file("Rocket.toml", TOML)?;
         jail.set_env("AUDIENCE", "");
-        assert_eq!(settings().audience.0, ["toml-audience"]);
+        assert_eq!(settings().audiences(), ["toml-audience"]);
         Ok(())
     });
 }
@@ -126,18 +127,24 @@ fn bad_settings_name_themselves() {
         jail.create_file("Rocket.toml", TOML)?;
 
         jail.set_env("ISSUER_BASE_URL", "http://idp.example.test/");
-        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
+        let error = Settings::from_figment(&figment()).unwrap_err().to_string();
         assert!(error.starts_with("invalid setting `auth.issuer_base_url`"), "{error}");
-        assert!(error.contains("ISSUER_BASE_URL"), "{error}");
+        assert!(error.contains("(from environment variable `ISSUER_BASE_URL`)"), "{error}");
 
         jail.set_env("ISSUER_BASE_URL", "not a url");
-        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
+        let error = Settings::from_figment(&figment()).unwrap_err().to_string();
         assert!(error.contains("`auth.issuer_base_url`"), "{error}");
 
         jail.set_env("ISSUER_BASE_URL", "https://ok.example.test/");
         jail.set_env("ROCKET_AUTH", "{clock_tolerance=\"soon\"}");
-        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
-        assert!(error.contains("`auth.clock_tolerance`"), "{error}");
+        let error = Settings::from_figment(&figment()).unwrap_err().to_string();
+        assert!(error.contains("`auth.clock_tolerance` (from ROCKET_AUTH)"), "{error}");
+
+        jail.set_env("ROCKET_AUTH", "{}");
+        jail.set_env("ROCKET_PROFILE", "release");
+        jail.create_file("Rocket.toml", "[release.auth]\njwks_timeout = 0\naudience = \"a\"")?;
+        let error = Settings::from_figment(&figment()).unwrap_err().to_string();
+        assert!(error.contains("`auth.jwks_timeout` (from Rocket.toml [release.auth])"), "{error}");
         Ok(())
     });
 }
@@ -151,17 +158,17 @@ fn a_stray_secret_variable_is_ignored_with_a_warning() {
         // RS256 deployment with a leftover SECRET: the JWKS stays in charge.
         jail.set_env("SECRET", SECRET);
         let auth = settings();
-        assert_eq!(auth.secret, None);
-        assert_eq!(auth.warnings.len(), 1);
-        assert!(auth.warnings[0].contains("ignoring SECRET"), "{:?}", auth.warnings);
-        assert!(!auth.warnings[0].contains(SECRET));
+        assert!(!auth.uses_secret());
+        assert_eq!(auth.warnings().len(), 1);
+        assert!(auth.warnings()[0].contains("ignoring SECRET"), "{:?}", auth.warnings());
+        assert!(!auth.warnings()[0].contains(SECRET));
 
         // With an HS algorithm, SECRET is the point.
         jail.set_env("TOKEN_SIGNING_ALG", "HS256");
         jail.set_env("ISSUER", "https://issuer.example.test/");
         let auth = settings();
-        assert_eq!(auth.secret.as_deref(), Some(SECRET));
-        assert!(auth.warnings.is_empty());
+        assert!(auth.uses_secret());
+        assert!(auth.warnings().is_empty());
         Ok(())
     });
 }
@@ -174,7 +181,7 @@ fn a_configured_secret_without_an_hs_algorithm_is_an_error() {
             "[default.auth]\nissuer = \"https://i.test/\"\naudience = \"a\"\n\
              secret = \"a-test-only-secret-that-is-long-enough-for-hs256\"",
         )?;
-        let error = AuthConfig::from_figment(&figment()).unwrap_err().to_string();
+        let error = Settings::from_figment(&figment()).unwrap_err().to_string();
         assert!(error.contains("`auth.secret`") && error.contains("token_signing_alg"), "{error}");
         Ok(())
     });

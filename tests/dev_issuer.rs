@@ -110,7 +110,7 @@ async fn documents_are_valid_and_consistent_with_the_tokens() {
 
     // Verified independently, with jsonwebtoken and the published key.
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_audience(&[auth0_rocket_api::config::DEV_AUDIENCE]);
+    validation.set_audience(&["https://quickstarts/api"]);
     validation.set_issuer(&[&issuer]);
     validation.set_required_spec_claims(&["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]);
     let data =

@@ -4,20 +4,20 @@
 
 mod common;
 
-use auth0_rocket_api::auth::{
-    AnyScope, AuthError, BearerToken, HasPermission, HasScopes, MaybeBearer,
-};
 use common::*;
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
+use rocket_oauth2_jwt_bearer::{
+    AnyScope, AuthError, BearerToken, HasPermission, HasScopes, MaybeBearer,
+};
 use serde_json::{json, Value};
 
 const ISSUER: &str = "https://issuer.example.test/";
 const SECRET: &str = "a-test-only-secret-of-64-bytes-0123456789abcdef0123456789abcdef!";
 
-auth0_rocket_api::scope!(pub ReadMessages = "read:messages");
-auth0_rocket_api::scope!(pub WriteMessages = "write:messages");
+rocket_oauth2_jwt_bearer::scope!(pub ReadMessages = "read:messages");
+rocket_oauth2_jwt_bearer::scope!(pub WriteMessages = "write:messages");
 
 #[get("/maybe")]
 fn maybe(user: MaybeBearer) -> String {

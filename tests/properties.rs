@@ -6,15 +6,15 @@ mod keys;
 
 use std::sync::{Arc, OnceLock};
 
-use auth0_rocket_api::auth::algorithms::AlgSet;
-use auth0_rocket_api::auth::claims::{ClaimRules, ScopeClaims};
-use auth0_rocket_api::auth::credentials::parse_authorization;
-use auth0_rocket_api::auth::jwks::{KeySet, KeyStore};
-use auth0_rocket_api::auth::{Policy, Verifier};
-use auth0_rocket_api::config::default_algorithms;
 use futures::executor::block_on;
 use keys::*;
 use proptest::prelude::*;
+use rocket_oauth2_jwt_bearer::__private::default_algorithms;
+use rocket_oauth2_jwt_bearer::__private::parse_authorization;
+use rocket_oauth2_jwt_bearer::__private::AlgSet;
+use rocket_oauth2_jwt_bearer::__private::{ClaimRules, ScopeClaims};
+use rocket_oauth2_jwt_bearer::__private::{KeySet, KeyStore};
+use rocket_oauth2_jwt_bearer::__private::{Policy, Verifier};
 use serde_json::{json, Value};
 
 const ISSUER: &str = "https://issuer.test/";

@@ -7,12 +7,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use auth0_rocket_api::auth::algorithms::AlgSet;
-use auth0_rocket_api::auth::claims::ScopeClaims;
-use auth0_rocket_api::auth::credentials::parse_authorization;
-use auth0_rocket_api::auth::jwk::{PublicKey, VerifyingKey};
-use auth0_rocket_api::auth::jwks::{KeySet, KeyStore};
-use auth0_rocket_api::auth::{Policy, Verifier};
+use rocket_oauth2_jwt_bearer::__private::AlgSet;
+use rocket_oauth2_jwt_bearer::__private::ScopeClaims;
+use rocket_oauth2_jwt_bearer::__private::parse_authorization;
+use rocket_oauth2_jwt_bearer::__private::{PublicKey, VerifyingKey};
+use rocket_oauth2_jwt_bearer::__private::{KeySet, KeyStore};
+use rocket_oauth2_jwt_bearer::__private::{Policy, Verifier};
 use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -24,7 +24,7 @@ const SECRET: &[u8] = b"fuzzing-only-secret-0123456789abcdef";
 fn verifier() -> &'static Verifier {
     static VERIFIER: OnceLock<Verifier> = OnceLock::new();
     VERIFIER.get_or_init(|| {
-        let alg = auth0_rocket_api::auth::algorithms::parse("HS256").unwrap();
+        let alg = rocket_oauth2_jwt_bearer::__private::parse_algorithm("HS256").unwrap();
         let key = VerifyingKey::new(None, PublicKey::Secret { secret: SECRET }, AlgSet::of(&[alg])).unwrap();
         let policy = Policy {
             token_cache_capacity: 64,

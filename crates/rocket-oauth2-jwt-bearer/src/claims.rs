@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::error::{Claim, TokenError};
+use crate::error::{Claim, TokenError};
 
 /// A verified token's claims.
 #[derive(Debug, Clone)]
@@ -295,8 +295,11 @@ enum Strings {
 /// Which claims hold scopes (`scope_claims`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScopeClaims {
+    /// `scope` grants scopes.
     pub scope: bool,
+    /// `scp` grants scopes.
     pub scp: bool,
+    /// `permissions` grants scopes.
     pub permissions: bool,
 }
 
@@ -316,14 +319,19 @@ impl Default for ScopeClaims {
 
 /// The claim checks, with the verifier's settings and the current time.
 pub struct ClaimRules<'a> {
+    /// The exact `iss` required.
     pub issuer: &'a str,
+    /// Accepted `aud` values (any of).
     pub audiences: &'a [String],
+    /// Clock skew allowed, in seconds.
     pub clock_tolerance: f64,
+    /// Now, in seconds since the epoch.
     pub now: f64,
     /// Oldest accepted token, in seconds since `iat`.
     pub max_token_age: Option<f64>,
     /// RFC 9068: `sub`, `iat`, `jti`, `client_id` required too.
     pub strict: bool,
+    /// Which claims grant scopes.
     pub scope_claims: ScopeClaims,
 }
 

@@ -24,32 +24,39 @@ const ALL: [Algorithm; 12] = [
 pub struct AlgSet(u16);
 
 impl AlgSet {
+    /// No algorithm.
     pub const EMPTY: AlgSet = AlgSet(0);
 
     fn bit(alg: Algorithm) -> u16 {
         ALL.iter().position(|a| *a == alg).map_or(0, |i| 1 << i)
     }
 
+    /// These algorithms.
     pub fn of(algs: &[Algorithm]) -> Self {
         AlgSet(algs.iter().fold(0, |bits, alg| bits | Self::bit(*alg)))
     }
 
+    /// A family's algorithms.
     pub fn family(family: AlgorithmFamily) -> Self {
         Self::of(family.algorithms())
     }
 
+    /// Whether `alg` is in the set.
     pub fn contains(self, alg: Algorithm) -> bool {
         self.0 & Self::bit(alg) != 0
     }
 
+    /// The algorithms in both sets.
     pub fn intersect(self, other: AlgSet) -> Self {
         AlgSet(self.0 & other.0)
     }
 
+    /// Whether the set is empty.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
 
+    /// The algorithms, in a fixed order.
     pub fn iter(self) -> impl Iterator<Item = Algorithm> {
         ALL.into_iter().filter(move |alg| self.contains(*alg))
     }
@@ -62,7 +69,7 @@ pub fn parse(name: &str) -> Option<Algorithm> {
 }
 
 /// The registered JOSE name of `alg`.
-pub fn name_of(alg: Algorithm) -> &'static str {
+pub(crate) fn name_of(alg: Algorithm) -> &'static str {
     match alg {
         Algorithm::HS256 => "HS256",
         Algorithm::HS384 => "HS384",

@@ -2,10 +2,10 @@
 //! [`HasScope<S>`] (a valid access token that grants scope `S`).
 //!
 //! ```rust
-//! use auth0_rocket_api::auth::{BearerToken, HasScope};
+//! use rocket_oauth2_jwt_bearer::{BearerToken, HasScope};
 //! use rocket::get;
 //!
-//! auth0_rocket_api::scope!(pub WriteMessages = "write:messages");
+//! rocket_oauth2_jwt_bearer::scope!(pub WriteMessages = "write:messages");
 //!
 //! #[get("/me")]
 //! fn me(token: BearerToken) -> String {
@@ -18,7 +18,7 @@
 //! }
 //! ```
 //!
-//! Both need the [`JwtAuth`](super::JwtAuth) fairing. A failure is an
+//! Both need the [`JwtAuth`](crate::JwtAuth) fairing. A failure is an
 //! `Outcome::Error`, never a `Forward` (which would end as a 404 from the
 //! file server), and is recorded for the `/api` catchers, which render it
 //! as an RFC 6750 response: Rocket 0.5 catchers see only the status.
@@ -32,10 +32,10 @@ use std::sync::Arc;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde_json::Value;
 
-use super::claims::Claims;
-use super::credentials;
-use super::error::{sanitize_description, AuthError, Claim, RecordedFailure};
-use super::token::Verifier;
+use crate::claims::Claims;
+use crate::credentials;
+use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure};
+use crate::token::Verifier;
 
 /// A request whose bearer token verified. Cheap to clone.
 ///
@@ -87,7 +87,7 @@ impl BearerToken {
     /// `claimEquals`); 403 `insufficient_scope` otherwise.
     ///
     /// ```rust
-    /// # use auth0_rocket_api::auth::{AuthError, BearerToken};
+    /// # use rocket_oauth2_jwt_bearer::{AuthError, BearerToken};
     /// #[rocket::get("/org")]
     /// fn org(token: BearerToken) -> Result<&'static str, AuthError> {
     ///     token.claim_equals("org_id", "org_123")?;
@@ -176,7 +176,7 @@ impl<'r> FromRequest<'r> for BearerToken {
 /// anonymous instead of being refused.
 ///
 /// ```rust
-/// # use auth0_rocket_api::auth::MaybeBearer;
+/// # use rocket_oauth2_jwt_bearer::MaybeBearer;
 /// #[rocket::get("/greeting")]
 /// fn greeting(user: MaybeBearer) -> String {
 ///     match user.0 {
@@ -214,8 +214,8 @@ pub trait Scope: Send + Sync + 'static {
 /// Declares a [`Scope`] marker type in one line:
 ///
 /// ```rust
-/// auth0_rocket_api::scope!(pub ReadReports = "read:reports");
-/// # use auth0_rocket_api::auth::Scope;
+/// rocket_oauth2_jwt_bearer::scope!(pub ReadReports = "read:reports");
+/// # use rocket_oauth2_jwt_bearer::Scope;
 /// assert_eq!(ReadReports::NAME, "read:reports");
 /// ```
 #[macro_export]
@@ -226,7 +226,7 @@ macro_rules! scope {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         $vis struct $name;
 
-        impl $crate::auth::Scope for $name {
+        impl $crate::Scope for $name {
             const NAME: &'static str = $scope;
         }
     };
@@ -235,6 +235,7 @@ macro_rules! scope {
 /// Several scopes, as a tuple of [`Scope`] markers: `(ReadMessages,)`,
 /// `(ReadMessages, WriteMessages)`, … (up to four).
 pub trait ScopeSet: Send + Sync + 'static {
+    /// The scopes, e.g. `["read:messages", "write:messages"]`.
     const NAMES: &'static [&'static str];
 }
 

@@ -20,19 +20,19 @@ use rocket::http::uri::Origin;
 use rocket::http::RawStr;
 use rocket::Request;
 
-use super::error::{AuthError, RequestError, TokenError};
+use crate::error::{AuthError, RequestError, TokenError};
 
 /// The name of the RFC 6750 §2.3 query parameter.
-pub const QUERY_PARAMETER: &str = "access_token";
+pub(crate) const QUERY_PARAMETER: &str = "access_token";
 
 /// What the request's `access_token` query parameters said, read before the
 /// URI is redacted for logging.
 #[derive(Debug, Clone, Default)]
-pub struct QueryTokens(Vec<String>);
+pub(crate) struct QueryTokens(Vec<String>);
 
 impl QueryTokens {
     /// The parameters of `req`, read once per request.
-    pub fn of<'r>(req: &'r Request<'_>) -> &'r QueryTokens {
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> &'r QueryTokens {
         req.local_cache(|| QueryTokens::parse(req.uri()))
     }
 
@@ -47,7 +47,7 @@ impl QueryTokens {
     /// Replaces every `access_token` value in `req`'s URI, so that Rocket's
     /// request log line (written after request fairings run) never holds a
     /// token. The values stay readable through [`QueryTokens::of`].
-    pub fn redact(req: &mut Request<'_>) {
+    pub(crate) fn redact(req: &mut Request<'_>) {
         if req.uri().query().is_none() || Self::of(req).0.is_empty() {
             return;
         }
@@ -78,7 +78,10 @@ impl QueryTokens {
 }
 
 /// The token `req` presents, or why it presents none acceptable.
-pub fn bearer_token<'r>(req: &'r Request<'_>, allow_query: bool) -> Result<&'r str, AuthError> {
+pub(crate) fn bearer_token<'r>(
+    req: &'r Request<'_>,
+    allow_query: bool,
+) -> Result<&'r str, AuthError> {
     let mut headers = req.headers().get("Authorization");
     let header = headers.next();
     if headers.next().is_some() {

@@ -16,21 +16,33 @@ use rocket::serde::json::Json;
 use serde::Serialize;
 
 /// The `realm` of every challenge this service sends.
-pub const REALM: &str = "api";
+pub(crate) const REALM: &str = "api";
 
 /// A registered claim this service checks, named in error descriptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Claim {
+    /// `iss`, the issuer.
     Iss,
+    /// `aud`, the audience.
     Aud,
+    /// `exp`, the expiry time.
     Exp,
+    /// `nbf`, the not-before time.
     Nbf,
+    /// `iat`, the issue time.
     Iat,
+    /// `sub`, the subject.
     Sub,
+    /// `client_id` (RFC 9068).
     ClientId,
+    /// `jti`, the token id.
     Jti,
+    /// `scope` (RFC 8693 §4.2).
     Scope,
+    /// `scp` (Okta, Azure).
     Scp,
+    /// `permissions` (Auth0 RBAC).
     Permissions,
 }
 
@@ -188,13 +200,24 @@ pub enum AuthError {
     InvalidToken(TokenError),
     /// 403: the token is valid but carries no scope claim at all (`claim`
     /// is `Scope`, or `Permissions` for permission guards).
-    MissingScopeClaim { claim: Claim, required: Cow<'static, str> },
+    MissingScopeClaim {
+        /// The claim that is missing.
+        claim: Claim,
+        /// The scopes the route needs, space-separated.
+        required: Cow<'static, str>,
+    },
     /// 403: the token is valid but lacks a required scope.
-    InsufficientScope { required: Cow<'static, str> },
+    InsufficientScope {
+        /// The scopes the route needs, space-separated.
+        required: Cow<'static, str>,
+    },
     /// 403: the token is valid but a handler's claim check failed
     /// (`claim_equals`, `claim_includes`, `claim_check`). The description is
     /// fixed by the handler's code.
-    ClaimCheck { description: Cow<'static, str> },
+    ClaimCheck {
+        /// The fixed `error_description`.
+        description: Cow<'static, str>,
+    },
     /// A guard ran in a Rocket without the auth fairing: a programming error.
     NotConfigured,
 }
@@ -285,12 +308,19 @@ impl fmt::Display for AuthError {
 
 /// The JSON body of every error this API answers with.
 #[derive(Debug, Serialize)]
-pub struct ErrorBody<'a> {
+pub(crate) struct ErrorBody<'a> {
     pub message: &'a str,
 }
 
+/// A handler may return an `AuthError` itself (from
+/// [`BearerToken::claim_equals`](crate::BearerToken::claim_equals) and
+/// the like): it is then logged and counted like a guard's failure.
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        if RecordedFailure::of(req).is_none() {
+            log::debug!("{} {}: refused: {self}", req.method(), req.uri().path());
+            RecordedFailure::record(req, &self);
+        }
         let mut response = Json(ErrorBody { message: self.description() }).respond_to(req)?;
         response.set_status(self.status());
         if let Some(challenge) = self.challenge() {
@@ -303,7 +333,7 @@ impl<'r> Responder<'r, 'static> for AuthError {
 
 /// Keeps `text` inside RFC 6750's `error_description` character set
 /// (printable ASCII without `"` and `\`), replacing anything else with `?`.
-pub fn sanitize_description(text: &str) -> String {
+pub(crate) fn sanitize_description(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             ' '..='~' if c != '"' && c != '\\' => c,
@@ -315,18 +345,18 @@ pub fn sanitize_description(text: &str) -> String {
 /// The last auth failure of a request, kept in request-local state so the
 /// `/api` catchers can render it: Rocket 0.5 catchers see only the status.
 #[derive(Debug, Clone, Default)]
-pub struct RecordedFailure(pub Option<AuthError>);
+pub(crate) struct RecordedFailure(pub Option<AuthError>);
 
 impl RecordedFailure {
     /// Keeps `error` for the catcher. `local_cache` keeps the first value per
     /// type, so only the first failure of a request is kept: that is the one
     /// Rocket answers with, since the first failing guard ends the request.
-    pub fn record(req: &Request<'_>, error: &AuthError) {
+    pub(crate) fn record(req: &Request<'_>, error: &AuthError) {
         req.local_cache(|| RecordedFailure(Some(error.clone())));
     }
 
     /// The failure a guard recorded for this request, if any.
-    pub fn of<'r>(req: &'r Request<'_>) -> Option<&'r AuthError> {
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r AuthError> {
         req.local_cache(RecordedFailure::default).0.as_ref()
     }
 }

@@ -15,12 +15,12 @@ use base64::Engine;
 use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 
-use super::algorithms::{self, AlgSet};
-use super::cache::TokenCache;
-use super::claims::{ClaimRules, Claims, ScopeClaims};
-use super::error::TokenError;
-use super::jwks::{KeySet, KeyStore};
-use crate::config::defaults;
+use crate::algorithms::{self, AlgSet};
+use crate::cache::TokenCache;
+use crate::claims::{ClaimRules, Claims, ScopeClaims};
+use crate::error::TokenError;
+use crate::jwks::{KeySet, KeyStore};
+use crate::settings::defaults;
 
 /// What a verifier checks tokens against.
 #[derive(Debug, Clone)]
@@ -97,20 +97,24 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 }
 
 impl Verifier {
+    /// A verifier of tokens under `policy` with `keys`.
     pub fn new(policy: Policy, keys: Arc<KeyStore>) -> Self {
         let cache =
             Arc::new(TokenCache::new(policy.token_cache_capacity, policy.token_cache_max_bytes));
         Verifier { policy, keys, cache }
     }
 
+    /// What it checks tokens against.
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
+    /// Its key store.
     pub fn keys(&self) -> &Arc<KeyStore> {
         &self.keys
     }
 
+    /// Its verified-token cache.
     pub fn cache(&self) -> &Arc<TokenCache> {
         &self.cache
     }

@@ -16,12 +16,12 @@ use serde::Deserialize;
 
 /// The largest discovery or JWKS document read; larger ones are cut off
 /// unread. Real key sets are a few KiB.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 const MAX_REDIRECTS: usize = 5;
 
 /// Whether `url` is one this service may fetch keys from.
-pub fn check_url(url: &Url) -> Result<(), String> {
+pub(crate) fn check_url(url: &Url) -> Result<(), String> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
@@ -33,7 +33,7 @@ pub fn check_url(url: &Url) -> Result<(), String> {
 }
 
 /// `localhost`, 127.0.0.0/8 or `::1`.
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     // `Url` has already normalised the host (`127.1` is `127.0.0.1`, IPv6
     // is bracketed, names are lowercase).
     let Some(host) = url.host_str() else {
@@ -163,7 +163,7 @@ fn redirect_cause(error: &reqwest::Error) -> String {
 
 /// What this service needs from a discovery document.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     pub issuer: String,
     /// Absent from some HS256-only issuers' documents.
     #[serde(default)]
@@ -179,7 +179,7 @@ pub struct Discovery {
 /// ignoring one trailing slash: Auth0 answers `https://T.auth0.com/` while
 /// the sample's `.env` has no slash. Anything else means the document is
 /// not this issuer's (OpenID Connect Discovery §4.3).
-pub async fn discover(fetcher: &Fetcher, base: &Url) -> Result<Discovery, String> {
+pub(crate) async fn discover(fetcher: &Fetcher, base: &Url) -> Result<Discovery, String> {
     let (expected, candidates) = discovery_urls(base);
     let mut failures = Vec::new();
     let mut found = None;

@@ -23,11 +23,11 @@ use curve25519_dalek::edwards::CompressedEdwardsY;
 use curve25519_dalek::traits::IsIdentity;
 
 /// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, RFC 8725).
-pub const MIN_RSA_BITS: usize = 2048;
+pub(crate) const MIN_RSA_BITS: usize = 2048;
 
 /// The largest RSA modulus the verifier handles, in bits (aws-lc-rs's
 /// `RSA_*_2048_8192_*` parameters).
-pub const MAX_RSA_BITS: usize = 8192;
+pub(crate) const MAX_RSA_BITS: usize = 8192;
 
 /// The longest public exponent aws-lc verifies with, in bits (its DoS
 /// limit; real keys use 65537, 17 bits).
@@ -55,7 +55,7 @@ fn bit_length(int: &[u8]) -> usize {
 
 /// Checks an RSA public key's modulus `n` and exponent `e` (big-endian,
 /// leading zeros allowed) and returns them normalised.
-pub fn rsa_components<'a>(n: &'a [u8], e: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), String> {
+pub(crate) fn rsa_components<'a>(n: &'a [u8], e: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), String> {
     let (n, e) = (strip_leading_zeros(n), strip_leading_zeros(e));
     let bits = bit_length(n);
     if bits < MIN_RSA_BITS {
@@ -83,7 +83,7 @@ pub fn rsa_components<'a>(n: &'a [u8], e: &'a [u8]) -> Result<(&'a [u8], &'a [u8
 /// Checks that `x` is the canonical encoding of an Ed25519 point of large
 /// prime order (RFC 8032 §5.1.3, plus the subgroup check RFC 8032 leaves
 /// optional).
-pub fn ed25519_point(x: &[u8]) -> Result<(), String> {
+pub(crate) fn ed25519_point(x: &[u8]) -> Result<(), String> {
     let bytes: [u8; 32] =
         x.try_into().map_err(|_| format!("Ed25519 key is {} bytes, not 32", x.len()))?;
     let encoded = CompressedEdwardsY(bytes);
@@ -103,7 +103,7 @@ pub fn ed25519_point(x: &[u8]) -> Result<(), String> {
 }
 
 /// The 32-byte key of an Ed25519 SubjectPublicKeyInfo, if `der` is one.
-pub fn ed25519_spki_key(der: &[u8]) -> Option<&[u8]> {
+pub(crate) fn ed25519_spki_key(der: &[u8]) -> Option<&[u8]> {
     der.strip_prefix(&ED25519_SPKI_PREFIX[..]).filter(|key| key.len() == 32)
 }
 

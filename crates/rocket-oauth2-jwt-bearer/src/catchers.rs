@@ -1,5 +1,6 @@
-//! JSON catchers for `/api`: every error there answers `{"message": ...}`,
-//! and auth failures answer with their RFC 6750 challenge.
+//! JSON catchers: every error under the base they are registered at
+//! answers `{"message": ...}`, and auth failures answer with their RFC 6750
+//! challenge.
 //!
 //! Guard errors don't reach Rocket 0.5 catchers, so the guards record the
 //! failure in request-local state ([`RecordedFailure`]) and the catcher
@@ -10,11 +11,10 @@ use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher, Request};
 
-use crate::auth::error::{ErrorBody, RecordedFailure};
-use crate::auth::AuthError;
+use crate::error::{AuthError, ErrorBody, RecordedFailure};
 
-/// What the `/api` catcher answers with.
-pub enum ApiError {
+/// What the catcher answers with.
+enum ApiError {
     Auth(AuthError),
     Status(Status),
 }
@@ -43,7 +43,13 @@ fn api(status: Status, req: &Request<'_>) -> ApiError {
     }
 }
 
-/// The catchers to register at `/api`.
+/// The catchers to register where the guarded routes are mounted: a guard
+/// failure is answered with its status, `WWW-Authenticate` challenge and a
+/// JSON `message`; any other error with its status and a JSON `message`.
+///
+/// ```rust
+/// let rocket = rocket::build().register("/api", rocket_oauth2_jwt_bearer::catchers());
+/// ```
 pub fn catchers() -> Vec<Catcher> {
     catchers![api]
 }

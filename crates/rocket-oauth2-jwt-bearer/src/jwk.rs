@@ -22,26 +22,31 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde_json::Value;
 
-use super::algorithms::{self, AlgSet};
-use super::key_checks;
+use crate::algorithms::{self, AlgSet};
+use crate::key_checks;
 
 /// Identifies a key by its `kid` and public material, stable across
 /// refreshes: the token cache drops what a key verified once it is gone.
-pub type Fingerprint = [u8; 16];
+pub(crate) type Fingerprint = [u8; 16];
 
 /// Public key material.
 #[derive(Debug, Clone, Copy)]
 pub enum PublicKey<'a> {
     /// Big-endian modulus and exponent.
+    #[allow(missing_docs)]
     Rsa { n: &'a [u8], e: &'a [u8] },
     /// An uncompressed P-256 or P-384 point (`04 || x || y`).
+    #[allow(missing_docs)]
     Ec { point: &'a [u8] },
     /// A 32-byte Ed25519 public key.
+    #[allow(missing_docs)]
     Ed25519 { x: &'a [u8] },
     /// A DER public key (SubjectPublicKeyInfo, or PKCS#1 for RSA), as in a
     /// PEM file.
+    #[allow(missing_docs)]
     Der { der: &'a [u8] },
     /// A shared secret for HS256/384/512.
+    #[allow(missing_docs)]
     Secret { secret: &'a [u8] },
 }
 
@@ -184,10 +189,12 @@ impl VerifyingKey {
         Ok(VerifyingKey { kid, algorithms, verifiers, fingerprint })
     }
 
+    /// The key's `kid`, if it has one.
     pub fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
 
+    /// Its identity across refreshes.
     pub fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
     }
@@ -216,7 +223,7 @@ fn b64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
 
 /// Checks one JWK and turns it into a verifying key for the algorithms it
 /// fits among `allowed`.
-pub fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
+pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
     let field = |name: &str| jwk.get(name).and_then(Value::as_str);
     if let Some(usage) = jwk.get("use") {
         if usage.as_str() != Some("sig") {
@@ -281,7 +288,7 @@ pub fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
 }
 
 /// The DER body of a PEM public key (`PUBLIC KEY` or `RSA PUBLIC KEY`).
-pub fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
     let pem = pem.replace("\r\n", "\n");
     let pem = pem.trim();
     let label = pem

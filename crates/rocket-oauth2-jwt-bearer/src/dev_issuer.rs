@@ -17,13 +17,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RsaPublicKeyComponents};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::form::Form;
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome};
@@ -33,78 +26,29 @@ use rocket::{catch, catchers, get, post, routes, Build, FromForm, Request, Rocke
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::auth::algorithms::AlgSet;
-use crate::auth::jwk::{PublicKey, VerifyingKey};
-use crate::auth::jwks::KeySet;
-use crate::config::{AuthConfig, DEV_AUDIENCE};
+use crate::jwks::KeySet;
+use crate::signing_key::{random_id, SigningKey};
 
 /// Default and longest token lifetimes, in seconds.
 const DEFAULT_EXPIRES_IN: u64 = 3600;
 const MAX_EXPIRES_IN: u64 = 24 * 3600;
 
 /// The development issuer's identity and signing key.
-pub struct DevIssuer {
+pub(crate) struct DevIssuer {
     issuer: String,
     audience: String,
-    kid: String,
-    signing_key: EncodingKey,
-    public: RsaPublicKeyComponents<Vec<u8>>,
+    key: SigningKey,
 }
 
 impl DevIssuer {
     /// Generates a fresh RS256 key for `issuer`, minting for `audience`.
-    pub fn generate(issuer: String, audience: String) -> Result<Self, String> {
-        let failed = |what: &str| format!("development issuer: could not {what}");
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("generate a key"))?;
-        let pkcs8 = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
-            .map_err(|_| failed("encode the key"))?;
-        // jsonwebtoken reads PKCS#8 RSA keys from PEM only.
-        let pem = format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            STANDARD.encode(pkcs8.as_ref())
-        );
-        let signing_key =
-            EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| failed("load the key"))?;
-
-        let mut kid = [0u8; 12];
-        SystemRandom::new().fill(&mut kid).map_err(|_| failed("draw a key id"))?;
-        Ok(DevIssuer {
-            issuer,
-            audience,
-            kid: format!("dev-{}", URL_SAFE_NO_PAD.encode(kid)),
-            signing_key,
-            public: RsaPublicKeyComponents::from(pair.public_key()),
-        })
-    }
-
-    /// `http://127.0.0.1:<port>/`.
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
-    /// The public key, for the verifier's key store.
-    pub fn key_set(&self) -> KeySet {
-        let material = PublicKey::Rsa { n: &self.public.n, e: &self.public.e };
-        let key =
-            VerifyingKey::new(Some(self.kid.clone()), material, AlgSet::of(&[Algorithm::RS256]))
-                .expect("a freshly generated RSA key parses");
-        KeySet::new(vec![key])
-    }
-
-    /// The public JWK Set it serves.
-    pub fn jwks(&self) -> Value {
-        json!({ "keys": [{
-            "kty": "RSA",
-            "kid": self.kid,
-            "use": "sig",
-            "alg": "RS256",
-            "n": URL_SAFE_NO_PAD.encode(&self.public.n),
-            "e": URL_SAFE_NO_PAD.encode(&self.public.e),
-        }]})
+    pub(crate) fn generate(issuer: String, audience: String) -> Result<Self, String> {
+        let key = SigningKey::generate("dev").map_err(|e| format!("development issuer: {e}"))?;
+        Ok(DevIssuer { issuer, audience, key })
     }
 
     /// Its OpenID Provider metadata (the fields that apply).
-    pub fn discovery(&self) -> Value {
+    pub(crate) fn discovery(&self) -> Value {
         json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{}.well-known/jwks.json", self.issuer),
@@ -118,7 +62,7 @@ impl DevIssuer {
     }
 
     /// Mints an access token for `request`.
-    pub fn mint(&self, request: TokenRequest) -> Result<TokenResponse, String> {
+    pub(crate) fn mint(&self, request: TokenRequest) -> Result<TokenResponse, String> {
         let scope = request.scope.unwrap_or_default();
         let valid_scope = scope
             .split(' ')
@@ -137,23 +81,17 @@ impl DevIssuer {
         }
 
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let mut jti = [0u8; 16];
-        SystemRandom::new().fill(&mut jti).map_err(|_| "could not draw a token id")?;
         let claims = json!({
             "iss": self.issuer,
             "aud": self.audience,
             "sub": sub,
             "client_id": "dev-client",
-            "jti": URL_SAFE_NO_PAD.encode(jti),
+            "jti": random_id::<16>()?,
             "iat": now,
             "exp": now + expires_in,
             "scope": scope,
         });
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = Some("at+jwt".to_owned());
-        header.kid = Some(self.kid.clone());
-        let access_token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
-            .map_err(|e| format!("could not sign: {e}"))?;
+        let access_token = self.key.sign("at+jwt", &claims)?;
 
         Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, scope })
     }
@@ -162,7 +100,7 @@ impl DevIssuer {
 /// `POST /dev/token` parameters, as a form or JSON.
 #[derive(Debug, Default, FromForm, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TokenRequest {
+pub(crate) struct TokenRequest {
     pub scope: Option<String>,
     pub sub: Option<String>,
     pub expires_in: Option<u64>,
@@ -170,7 +108,7 @@ pub struct TokenRequest {
 
 /// `POST /dev/token` answer, shaped like an OAuth 2.0 token response.
 #[derive(Debug, Serialize)]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
@@ -178,7 +116,7 @@ pub struct TokenResponse {
 }
 
 /// A request from this machine, judged by the connection's peer address.
-pub struct LoopbackPeer;
+pub(crate) struct LoopbackPeer;
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for LoopbackPeer {
@@ -223,7 +161,7 @@ fn discovery(dev: &State<DevIssuer>) -> Json<Value> {
 
 #[get("/.well-known/jwks.json")]
 fn jwks(dev: &State<DevIssuer>) -> Json<Value> {
-    Json(dev.jwks())
+    Json(dev.key.jwks())
 }
 
 #[catch(default)]
@@ -235,52 +173,29 @@ fn dev_error(status: Status, _: &Request<'_>) -> Custom<Json<Value>> {
     Custom(status, Json(json!({ "message": message })))
 }
 
-/// Starts the development issuer when the settings call for it. Attach it
-/// before [`JwtAuth`](crate::auth::JwtAuth), which then verifies with its key.
-#[derive(Debug, Default)]
-pub struct DevIssuerFairing {
-    _private: (),
+/// The development issuer for `rocket` (its tokens' `iss` is
+/// `http://127.0.0.1:<port>/`), minting for `audience`.
+pub(crate) fn generate_for(rocket: &Rocket<Build>, audience: &str) -> Result<DevIssuer, String> {
+    let port = rocket.figment().extract_inner::<u16>("port").unwrap_or(0);
+    DevIssuer::generate(format!("http://127.0.0.1:{port}/"), audience.to_owned())
 }
 
 impl DevIssuer {
-    pub fn fairing() -> DevIssuerFairing {
-        DevIssuerFairing::default()
-    }
-}
-
-#[rocket::async_trait]
-impl Fairing for DevIssuerFairing {
-    fn info(&self) -> Info {
-        Info { name: "Development issuer", kind: Kind::Ignite }
+    /// Its issuer and its public key, for the verifier.
+    pub(crate) fn identity(&self) -> (String, KeySet) {
+        (self.issuer.clone(), self.key.key_set())
     }
 
-    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        // Invalid settings (the dev issuer outside debug included) are
-        // reported once, by the auth fairing.
-        let Ok(config) = AuthConfig::from_figment(rocket.figment()) else { return Ok(rocket) };
-        if !config.uses_dev_issuer() {
-            return Ok(rocket);
-        }
-
-        let port = rocket.figment().extract_inner::<u16>("port").unwrap_or(0);
-        let issuer = format!("http://127.0.0.1:{port}/");
-        let audience = config.audiences().into_iter().next().unwrap_or_else(|| DEV_AUDIENCE.into());
-        match DevIssuer::generate(issuer, audience) {
-            Ok(dev) => {
-                log::warn!(
-                    "Development issuer active at {}: its tokens are for local testing only. \
-                     Configure a real issuer (ISSUER_BASE_URL, AUDIENCE) to turn it off.",
-                    dev.issuer
-                );
-                Ok(rocket
-                    .manage(dev)
-                    .mount("/", routes![discovery, jwks, token_form, token_json, token_defaults])
-                    .register("/dev", catchers![dev_error]))
-            }
-            Err(reason) => {
-                log::error!("{reason}");
-                Err(rocket)
-            }
-        }
+    /// Serves it from `rocket`: discovery, the key set, `POST /dev/token`.
+    pub(crate) fn mount(self, rocket: Rocket<Build>) -> Rocket<Build> {
+        log::warn!(
+            "Development issuer active at {}: its tokens are for local testing only. \
+             Configure a real issuer (ISSUER_BASE_URL, AUDIENCE) to turn it off.",
+            self.issuer
+        );
+        rocket
+            .manage(self)
+            .mount("/", routes![discovery, jwks, token_form, token_json, token_defaults])
+            .register("/dev", catchers![dev_error])
     }
 }

@@ -24,10 +24,10 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{ContentType, Status};
 use rocket::{get, routes, Build, Request, Response, Rocket, State};
 
-use crate::auth::cache::TokenCache;
-use crate::auth::error::RecordedFailure;
-use crate::auth::jwks::KeyStore;
-use crate::auth::Verifier;
+use crate::cache::TokenCache;
+use crate::error::RecordedFailure;
+use crate::jwks::KeyStore;
+use crate::token::Verifier;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -36,12 +36,12 @@ struct RequestLabels {
 }
 
 /// The registry and the metrics the service updates itself.
-pub struct Metrics {
+struct MetricsState {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
 }
 
-impl Metrics {
+impl MetricsState {
     fn new(verifier: Option<&Verifier>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
@@ -51,7 +51,7 @@ impl Metrics {
                 AuthCollector { keys: verifier.keys().clone(), cache: verifier.cache().clone() };
             registry.register_collector(Box::new(collector));
         }
-        Metrics { registry, requests }
+        MetricsState { registry, requests }
     }
 
     /// Counts one answered request.
@@ -75,7 +75,7 @@ impl Metrics {
     }
 
     /// The OpenMetrics text of every metric.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut text = String::new();
         // Writing to a String can't fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
@@ -139,29 +139,37 @@ impl Collector for AuthCollector {
 }
 
 #[get("/metrics")]
-fn metrics(metrics: &State<Metrics>) -> (ContentType, String) {
+fn metrics(metrics: &State<MetricsState>) -> (ContentType, String) {
     let openmetrics = ContentType::new("application", "openmetrics-text")
         .with_params([("version", "1.0.0"), ("charset", "utf-8")]);
     (openmetrics, metrics.render())
 }
 
-/// Mounts `/metrics` and counts requests, when `metrics = true`. Attach it
-/// after [`JwtAuth`](crate::auth::JwtAuth), whose key store it reads.
+/// Mounts `/metrics` and counts requests, when the top-level setting
+/// `metrics = true`. Attach it after [`JwtAuth`](crate::JwtAuth), whose key
+/// store it reads.
+///
+/// ```rust
+/// use rocket_oauth2_jwt_bearer::{JwtAuth, Metrics};
+///
+/// let rocket = rocket::build().attach(JwtAuth::fairing()).attach(Metrics::fairing());
+/// ```
 #[derive(Debug, Default)]
-pub struct MetricsFairing {
+pub struct Metrics {
     _private: (),
 }
 
 impl Metrics {
-    pub fn fairing() -> MetricsFairing {
-        MetricsFairing::default()
+    /// The fairing; attach it after [`JwtAuth`](crate::JwtAuth).
+    pub fn fairing() -> Metrics {
+        Metrics::default()
     }
 }
 
 #[rocket::async_trait]
-impl Fairing for MetricsFairing {
+impl Fairing for Metrics {
     fn info(&self) -> Info {
-        Info { name: "Metrics", kind: Kind::Ignite | Kind::Response }
+        Info { name: "Metrics", kind: Kind::Ignite | Kind::Response | Kind::Singleton }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
@@ -179,12 +187,12 @@ impl Fairing for MetricsFairing {
             return Ok(rocket);
         }
 
-        let metrics = Metrics::new(rocket.state::<Verifier>());
+        let metrics = MetricsState::new(rocket.state::<Verifier>());
         Ok(rocket.manage(metrics).mount("/", routes![metrics]))
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        if let Some(metrics) = req.rocket().state::<Metrics>() {
+        if let Some(metrics) = req.rocket().state::<MetricsState>() {
             metrics.observe(req, res);
         }
     }

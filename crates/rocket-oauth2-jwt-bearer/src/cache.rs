@@ -26,9 +26,9 @@ use std::sync::Arc;
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
 
-use super::claims::Claims;
-use super::jwk::Fingerprint;
-use super::jwks::KeySet;
+use crate::claims::Claims;
+use crate::jwk::Fingerprint;
+use crate::jwks::KeySet;
 
 #[derive(Debug)]
 struct Entry {
@@ -133,7 +133,7 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::claims::{ClaimRules, ScopeClaims};
+    use crate::claims::{ClaimRules, ScopeClaims};
 
     fn claims(filler: usize) -> Arc<Claims> {
         let rules = ClaimRules {

@@ -22,9 +22,9 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde_json::Value;
 
-use super::algorithms::AlgSet;
-use super::fetch::Fetcher;
-use super::jwk::{parse_jwk, Fingerprint, VerifyingKey};
+use crate::algorithms::AlgSet;
+use crate::fetch::Fetcher;
+use crate::jwk::{parse_jwk, Fingerprint, VerifyingKey};
 
 /// An immutable snapshot of usable keys.
 pub struct KeySet {
@@ -36,6 +36,7 @@ pub struct KeySet {
 }
 
 impl KeySet {
+    /// A set chosen from by `kid`.
     pub fn new(keys: Vec<VerifyingKey>) -> Self {
         let mut by_kid: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, key) in keys.iter().enumerate() {
@@ -88,10 +89,12 @@ impl KeySet {
         Ok((KeySet::new(keys), skipped))
     }
 
+    /// How many keys.
     pub fn len(&self) -> usize {
         self.keys.len()
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -208,6 +211,7 @@ impl KeyStore {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Fetch results so far.
     pub fn freshness(&self) -> Freshness {
         self.freshness.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -316,7 +320,7 @@ mod tests {
     use serde_json::json;
 
     fn all() -> AlgSet {
-        AlgSet::of(&crate::config::default_algorithms())
+        AlgSet::of(&crate::settings::default_algorithms())
     }
 
     fn rsa_jwk(bits: usize) -> Value {

@@ -1,0 +1,949 @@
+//! The `auth` settings: read from figment once, checked once, into a
+//! [`Settings`] value that nothing downstream re-derives.
+//!
+//! Sources, lowest to highest precedence, as a Rocket app layers them:
+//! defaults in code (the serde defaults below, written once in
+//! [`defaults`]), `Rocket.toml`'s `[default.auth]` and profile tables,
+//! `ROCKET_AUTH={...}`, then the Express library's variable names
+//! (`ISSUER_BASE_URL`, `AUDIENCE`, ...) when the app merges
+//! [`NamedVariables`]. Apps that keep settings elsewhere build them in code
+//! with [`Settings::builder`], through the same checks.
+//!
+//! A bad setting is a [`ConfigError`] that names the setting, where its
+//! value came from (figment's metadata: `Rocket.toml [release.auth]`,
+//! `ROCKET_AUTH`, the variable `AUDIENCE`, ...) and what is wrong.
+
+use std::fmt;
+use std::time::Duration;
+
+use figment::providers::Serialized;
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider, Source};
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use reqwest::Url;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+
+use crate::algorithms::AlgSet;
+use crate::claims::ScopeClaims;
+use crate::fetch::check_url;
+
+/// The audience of development-issuer tokens when none is configured (the
+/// API identifier Auth0's quickstarts suggest).
+pub(crate) const DEV_AUDIENCE: &str = "https://quickstarts/api";
+
+/// The Express library's variable names and the `auth` setting each sets.
+const NAMED_VARIABLES: [(&str, &str); 6] = [
+    ("ISSUER_BASE_URL", "issuer_base_url"),
+    ("AUDIENCE", "audience"),
+    ("ISSUER", "issuer"),
+    ("JWKS_URI", "jwks_uri"),
+    ("SECRET", "secret"),
+    ("TOKEN_SIGNING_ALG", "token_signing_alg"),
+];
+
+/// A figment provider for the Express library's variables:
+/// `ISSUER_BASE_URL`, `AUDIENCE`, `ISSUER`, `JWKS_URI`, `SECRET` and
+/// `TOKEN_SIGNING_ALG`, each setting its `auth.*` setting.
+///
+/// They are read as raw strings (figment's `Env` would parse
+/// `AUDIENCE=12345` as a number), empty ones are ignored, and each value's
+/// metadata names its variable, so an error points at it. Merge them last:
+///
+/// ```rust
+/// use rocket_oauth2_jwt_bearer::NamedVariables;
+///
+/// let figment = NamedVariables::from_env().merge_into(rocket::Config::figment());
+/// # let _ = figment;
+/// ```
+#[derive(Debug, Clone)]
+pub struct NamedVariables {
+    values: Vec<(&'static str, &'static str, String)>,
+}
+
+impl NamedVariables {
+    /// The variables set (and not blank) in this process's environment.
+    pub fn from_env() -> Self {
+        let values = NAMED_VARIABLES
+            .iter()
+            .filter_map(|&(var, key)| {
+                let value = std::env::var(var).ok().filter(|v| !v.trim().is_empty())?;
+                Some((var, key, value))
+            })
+            .collect();
+        NamedVariables { values }
+    }
+
+    fn source_name(var: &str) -> String {
+        format!("environment variable `{var}`")
+    }
+}
+
+/// One variable as its own provider, so that its metadata names it.
+struct NamedVariable<'a> {
+    var: &'a str,
+    key: &'a str,
+    value: &'a str,
+}
+
+impl Provider for NamedVariable<'_> {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(NamedVariables::source_name(self.var))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::global(&format!("auth.{}", self.key), self.value).data()
+    }
+}
+
+impl NamedVariables {
+    /// Merges each variable into `figment` as its own provider.
+    pub fn merge_into(self, mut figment: Figment) -> Figment {
+        for (var, key, value) in &self.values {
+            figment = figment.merge(NamedVariable { var, key, value });
+        }
+        figment
+    }
+}
+
+/// The defaults of the `auth` settings, written once: the serde defaults
+/// and [`Policy::new`](crate::token::Policy::new) both use them.
+pub(crate) mod defaults {
+    use std::time::Duration;
+
+    pub(crate) fn clock_tolerance() -> Duration {
+        Duration::from_secs(5)
+    }
+    pub(crate) fn jwks_cache_max_age() -> Duration {
+        Duration::from_secs(600)
+    }
+    pub(crate) fn jwks_cooldown() -> Duration {
+        Duration::from_secs(30)
+    }
+    pub(crate) fn jwks_timeout() -> Duration {
+        Duration::from_secs(5)
+    }
+    pub(crate) fn jwks_launch_retry() -> Duration {
+        Duration::from_secs(3)
+    }
+    pub(crate) fn scope_claims() -> Vec<String> {
+        vec!["scope".to_owned()]
+    }
+    pub(crate) fn token_cache_capacity() -> usize {
+        10_000
+    }
+    pub(crate) fn token_cache_max_bytes() -> u64 {
+        16 * 1024 * 1024
+    }
+    pub(crate) fn max_token_size() -> usize {
+        16 * 1024
+    }
+}
+
+/// Every asymmetric algorithm jsonwebtoken implements.
+pub fn default_algorithms() -> Vec<Algorithm> {
+    [AlgorithmFamily::Rsa, AlgorithmFamily::Ec, AlgorithmFamily::Ed]
+        .iter()
+        .flat_map(|family| family.algorithms().iter().copied())
+        .collect()
+}
+
+/// The `auth` table as written. Field docs give each default; the README's
+/// settings table mirrors them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    #[serde(default)]
+    issuer_base_url: Option<String>,
+    #[serde(default)]
+    audience: Audiences,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+    #[serde(default = "default_algorithms")]
+    algorithms: Vec<Algorithm>,
+    #[serde(default = "defaults::clock_tolerance", deserialize_with = "seconds")]
+    clock_tolerance: Duration,
+    #[serde(default = "defaults::jwks_cache_max_age", deserialize_with = "seconds")]
+    jwks_cache_max_age: Duration,
+    #[serde(default = "defaults::jwks_cooldown", deserialize_with = "seconds")]
+    jwks_cooldown: Duration,
+    #[serde(default = "defaults::jwks_timeout", deserialize_with = "seconds")]
+    jwks_timeout: Duration,
+    #[serde(default = "defaults::jwks_launch_retry", deserialize_with = "seconds")]
+    jwks_launch_retry: Duration,
+    #[serde(default)]
+    allow_query_token: bool,
+    #[serde(default = "defaults::token_cache_capacity")]
+    token_cache_capacity: usize,
+    #[serde(default = "defaults::token_cache_max_bytes")]
+    token_cache_max_bytes: u64,
+    #[serde(default = "defaults::max_token_size")]
+    max_token_size: usize,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    token_signing_alg: Option<Algorithm>,
+    #[serde(default)]
+    public_key: Option<String>,
+    #[serde(default, deserialize_with = "optional_seconds")]
+    max_token_age: Option<Duration>,
+    #[serde(default)]
+    strict: bool,
+    #[serde(default = "defaults::scope_claims")]
+    scope_claims: Vec<String>,
+    #[serde(default)]
+    dev_issuer: bool,
+}
+
+/// Claims that may hold scopes.
+const SCOPE_CLAIMS: [&str; 3] = ["scope", "scp", "permissions"];
+
+/// Where the issuer's identity and keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeySource {
+    /// No real issuer configured and `dev_issuer` on: the built-in
+    /// development issuer signs and verifies.
+    DevIssuer,
+    /// `public_key`: a static key; no network at all.
+    StaticKey { public_key: String, issuer: String },
+    /// `secret`: HS256/384/512 with a shared secret. The issuer is `issuer`,
+    /// or the one discovered from `base_url` (no key set is fetched).
+    Secret { secret: String, alg: Algorithm, issuer: IssuerFrom },
+    /// A key set fetched over HTTP(S).
+    Jwks(JwksFrom),
+}
+
+/// How a shared-secret issuer's `iss` is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IssuerFrom {
+    Given(String),
+    Discovered(Url),
+}
+
+/// Where a key set is fetched from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum JwksFrom {
+    /// OIDC / RFC 8414 discovery from `base_url`; `issuer` and `jwks_uri`
+    /// override what the discovery document says.
+    Discovery { base_url: Url, issuer: Option<String>, jwks_uri: Option<Url> },
+    /// `issuer` and `jwks_uri` both given: no discovery.
+    Direct { issuer: String, jwks_uri: Url },
+}
+
+/// The checked `auth` settings: build them with [`Settings::from_figment`]
+/// (what the fairing does with Rocket's figment) or [`Settings::builder`].
+///
+/// ```rust
+/// use rocket_oauth2_jwt_bearer::Settings;
+///
+/// let settings = Settings::builder()
+///     .issuer_base_url("https://tenant.example.com/")
+///     .audience("https://api.example.com")
+///     .set("clock_tolerance", 2)
+///     .build()
+///     .expect("valid settings");
+/// # let _ = settings;
+///
+/// let error = Settings::builder().audience("https://api.example.com").build().unwrap_err();
+/// assert!(error.to_string().contains("`auth.issuer_base_url`"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Settings {
+    raw: RawSettings,
+    pub(crate) source: KeySource,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) allowed: AlgSet,
+    pub(crate) scope_claims: ScopeClaims,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Extracts the `auth` table of `figment` and checks it.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let mut raw: RawSettings =
+            figment.focus("auth").extract().map_err(|e| ConfigError::from_figment(figment, e))?;
+        let mut warnings = Vec::new();
+        // The Express library silently switches to HS256 on a stray SECRET
+        // (its issue #121), breaking RS256 deployments; here it is ignored.
+        let secret_from_env = figment
+            .find_metadata("auth.secret")
+            .is_some_and(|meta| meta.name == NamedVariables::source_name("SECRET"));
+        if secret_from_env && !raw.token_signing_alg.is_some_and(is_hmac) {
+            raw.secret = None;
+            warnings.push(
+                "SECRET is set but TOKEN_SIGNING_ALG is not HS256, HS384 or HS512: ignoring SECRET"
+                    .to_owned(),
+            );
+        }
+        let check = Check { figment, raw: &raw };
+        let profile = figment.profile();
+        if raw.dev_issuer && profile != "debug" {
+            return Err(check.invalid(
+                "dev_issuer",
+                format!(
+                    "the development issuer is only allowed in the debug profile, and this is \
+                     the `{profile}` profile: remove `dev_issuer` and configure a real issuer"
+                ),
+            ));
+        }
+        check.values()?;
+        let source = check.key_source()?;
+        let audiences = check.audiences(&source)?;
+        let allowed = match raw.token_signing_alg {
+            Some(alg) => AlgSet::of(&[alg]),
+            None => AlgSet::of(&raw.algorithms),
+        };
+        let scope_claims = ScopeClaims::of(&raw.scope_claims);
+        Ok(Settings { raw, source, audiences, allowed, scope_claims, warnings })
+    }
+
+    /// Settings written in code, checked like those read from a file.
+    pub fn builder() -> SettingsBuilder {
+        SettingsBuilder { values: serde_json::Map::new() }
+    }
+
+    /// Accepted `aud` values (the development issuer's default included).
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+    /// `issuer_base_url`, as written.
+    pub fn issuer_base_url(&self) -> Option<&str> {
+        self.raw.issuer_base_url.as_deref()
+    }
+    /// `issuer`, as written.
+    pub fn issuer(&self) -> Option<&str> {
+        self.raw.issuer.as_deref()
+    }
+    /// `jwks_uri`, as written.
+    pub fn jwks_uri(&self) -> Option<&str> {
+        self.raw.jwks_uri.as_deref()
+    }
+    /// Whether tokens are checked with a shared `secret` (HS256/384/512).
+    pub fn uses_secret(&self) -> bool {
+        matches!(self.source, KeySource::Secret { .. })
+    }
+    /// Whether the development issuer signs and verifies.
+    pub fn uses_dev_issuer(&self) -> bool {
+        self.source == KeySource::DevIssuer
+    }
+    /// Things worth a warning at launch (an ignored stray `SECRET`, say);
+    /// the fairing logs them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+    /// `clock_tolerance`.
+    pub fn clock_tolerance(&self) -> Duration {
+        self.raw.clock_tolerance
+    }
+    /// `jwks_cache_max_age`.
+    pub fn jwks_cache_max_age(&self) -> Duration {
+        self.raw.jwks_cache_max_age
+    }
+    /// `jwks_cooldown`.
+    pub fn jwks_cooldown(&self) -> Duration {
+        self.raw.jwks_cooldown
+    }
+    /// `jwks_timeout`.
+    pub fn jwks_timeout(&self) -> Duration {
+        self.raw.jwks_timeout
+    }
+    /// `jwks_launch_retry`.
+    pub fn jwks_launch_retry(&self) -> Duration {
+        self.raw.jwks_launch_retry
+    }
+    pub(crate) fn allow_query_token(&self) -> bool {
+        self.raw.allow_query_token
+    }
+    pub(crate) fn token_cache_capacity(&self) -> usize {
+        self.raw.token_cache_capacity
+    }
+    pub(crate) fn token_cache_max_bytes(&self) -> u64 {
+        self.raw.token_cache_max_bytes
+    }
+    pub(crate) fn max_token_size(&self) -> usize {
+        self.raw.max_token_size
+    }
+    pub(crate) fn max_token_age(&self) -> Option<Duration> {
+        self.raw.max_token_age
+    }
+    pub(crate) fn strict(&self) -> bool {
+        self.raw.strict
+    }
+    pub(crate) fn token_signing_alg(&self) -> Option<Algorithm> {
+        self.raw.token_signing_alg
+    }
+}
+
+/// Builds [`Settings`] in code: each call sets one `auth` setting, by the
+/// name it has in `Rocket.toml`. [`build`](Self::build) runs the checks
+/// [`Settings::from_figment`] runs.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SettingsBuilder {
+    values: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SettingsBuilder {
+    /// `issuer_base_url`: the OIDC discovery base URL.
+    pub fn issuer_base_url(self, url: &str) -> Self {
+        self.set("issuer_base_url", url)
+    }
+
+    /// `audience`: an accepted `aud` value (call again for more).
+    pub fn audience(mut self, audience: &str) -> Self {
+        let entry = self.values.entry("audience").or_insert_with(|| serde_json::json!([]));
+        if let Some(list) = entry.as_array_mut() {
+            list.push(audience.into());
+        }
+        self
+    }
+
+    /// Any `auth` setting by name, e.g. `.set("jwks_cooldown", 10)`. A bad
+    /// name or value is reported by [`build`](Self::build).
+    pub fn set(mut self, name: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        self.values.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Checks the settings. They are read as the `debug` profile's, so
+    /// `dev_issuer` is allowed.
+    pub fn build(self) -> Result<Settings, ConfigError> {
+        let figment = Figment::from(InCode(self.values)).select("debug");
+        Settings::from_figment(&figment)
+    }
+}
+
+/// Settings from [`SettingsBuilder`], named as such in errors.
+struct InCode(serde_json::Map<String, serde_json::Value>);
+
+impl Provider for InCode {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("Settings::builder()")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::global("auth", &self.0).data()
+    }
+}
+
+/// The checks, with the figment to say where a bad value came from.
+struct Check<'a> {
+    figment: &'a Figment,
+    raw: &'a RawSettings,
+}
+
+impl Check<'_> {
+    fn invalid(&self, setting: &'static str, problem: String) -> ConfigError {
+        ConfigError::Invalid {
+            setting: setting.to_owned(),
+            problem,
+            origin: origin_of(self.figment, setting),
+        }
+    }
+
+    fn url(&self, setting: &'static str, value: &str) -> Result<Url, ConfigError> {
+        let url = Url::parse(value.trim())
+            .map_err(|e| self.invalid(setting, format!("not a URL ({e})")))?;
+        check_url(&url).map_err(|problem| self.invalid(setting, problem))?;
+        Ok(url)
+    }
+
+    fn has_real_issuer(&self) -> bool {
+        let raw = self.raw;
+        raw.issuer_base_url.is_some()
+            || raw.issuer.is_some()
+            || raw.jwks_uri.is_some()
+            || raw.secret.is_some()
+            || raw.public_key.is_some()
+    }
+
+    fn key_source(&self) -> Result<KeySource, ConfigError> {
+        let raw = self.raw;
+        if raw.dev_issuer && !self.has_real_issuer() {
+            return Ok(KeySource::DevIssuer);
+        }
+        if let Some(secret) = &raw.secret {
+            return self.secret_source(secret);
+        }
+        let issuer = match raw.issuer.as_deref().map(str::trim) {
+            Some("") => return Err(self.invalid("issuer", "is empty".into())),
+            issuer => issuer.map(String::from),
+        };
+        if let Some(public_key) = &raw.public_key {
+            if raw.jwks_uri.is_some() {
+                return Err(self.invalid("public_key", "can't be combined with jwks_uri".into()));
+            }
+            let issuer = issuer.ok_or(ConfigError::Missing {
+                setting: "issuer",
+                hint: "a static public_key does no discovery: set ISSUER to the exact `iss` of your tokens",
+            })?;
+            return Ok(KeySource::StaticKey { public_key: public_key.clone(), issuer });
+        }
+
+        let jwks_uri = raw.jwks_uri.as_deref().map(|u| self.url("jwks_uri", u)).transpose()?;
+        let from = match (&raw.issuer_base_url, issuer, jwks_uri) {
+            (_, Some(issuer), Some(jwks_uri)) => JwksFrom::Direct { issuer, jwks_uri },
+            (Some(base), issuer, jwks_uri) => JwksFrom::Discovery {
+                base_url: self.url("issuer_base_url", base)?,
+                issuer,
+                jwks_uri,
+            },
+            (None, _, _) => {
+                return Err(ConfigError::Missing {
+                    setting: "issuer_base_url",
+                    hint: "set ISSUER_BASE_URL (e.g. https://YOUR_TENANT.auth0.com/), or both \
+                           ISSUER and JWKS_URI",
+                })
+            }
+        };
+        Ok(KeySource::Jwks(from))
+    }
+
+    fn secret_source(&self, secret: &str) -> Result<KeySource, ConfigError> {
+        let raw = self.raw;
+        let alg = raw.token_signing_alg.filter(|alg| is_hmac(*alg)).ok_or_else(|| {
+            self.invalid(
+                "secret",
+                "needs token_signing_alg = HS256, HS384 or HS512 (TOKEN_SIGNING_ALG)".into(),
+            )
+        })?;
+        for (other, set) in
+            [("jwks_uri", raw.jwks_uri.is_some()), ("public_key", raw.public_key.is_some())]
+        {
+            if set {
+                return Err(self.invalid("secret", format!("can't be combined with {other}")));
+            }
+        }
+        // RFC 7518 §3.2, RFC 8725 §3.5: a key at least as long as the hash.
+        let min = match alg {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            _ => 64,
+        };
+        if secret.len() < min {
+            return Err(self.invalid(
+                "secret",
+                format!(
+                    "is {} bytes, and {alg:?} needs at least {min} (RFC 7518 §3.2)",
+                    secret.len()
+                ),
+            ));
+        }
+
+        let issuer = match (&raw.issuer, &raw.issuer_base_url) {
+            (Some(issuer), _) => IssuerFrom::Given(issuer.clone()),
+            (None, Some(base)) => IssuerFrom::Discovered(self.url("issuer_base_url", base)?),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    setting: "issuer",
+                    hint: "set ISSUER (or ISSUER_BASE_URL to discover it) for HS256 tokens",
+                })
+            }
+        };
+        Ok(KeySource::Secret { secret: secret.to_owned(), alg, issuer })
+    }
+
+    fn audiences(&self, source: &KeySource) -> Result<Vec<String>, ConfigError> {
+        let configured = &self.raw.audience.0;
+        if configured.iter().any(|a| a.trim().is_empty()) {
+            return Err(self.invalid("audience", "contains an empty value".into()));
+        }
+        match (configured.is_empty(), source) {
+            (true, KeySource::DevIssuer) => Ok(vec![DEV_AUDIENCE.to_owned()]),
+            (true, _) => Err(ConfigError::Missing {
+                setting: "audience",
+                hint: "set AUDIENCE to your API's identifier (e.g. https://api.example.com)",
+            }),
+            (false, _) => Ok(configured.clone()),
+        }
+    }
+
+    fn values(&self) -> Result<(), ConfigError> {
+        let raw = self.raw;
+        if raw.algorithms.is_empty() {
+            return Err(self.invalid("algorithms", "is empty".into()));
+        }
+        if let Some(alg) = raw.algorithms.iter().find(|a| a.family() == AlgorithmFamily::Hmac) {
+            return Err(self.invalid(
+                "algorithms",
+                format!("{alg:?} is symmetric: it can't be verified with a JSON Web Key Set"),
+            ));
+        }
+        match raw.token_signing_alg {
+            Some(alg) if is_hmac(alg) && raw.secret.is_none() => {
+                return Err(
+                    self.invalid("token_signing_alg", format!("{alg:?} needs a secret (SECRET)"))
+                );
+            }
+            Some(alg) if !is_hmac(alg) && !raw.algorithms.contains(&alg) => {
+                return Err(
+                    self.invalid("token_signing_alg", format!("{alg:?} is not among `algorithms`"))
+                );
+            }
+            _ => {}
+        }
+        if raw.scope_claims.is_empty() {
+            return Err(self.invalid("scope_claims", "is empty".into()));
+        }
+        if let Some(claim) = raw.scope_claims.iter().find(|c| !SCOPE_CLAIMS.contains(&c.as_str())) {
+            return Err(self.invalid(
+                "scope_claims",
+                format!("{claim:?} is not one of scope, scp, permissions"),
+            ));
+        }
+        for (setting, value) in
+            [("jwks_timeout", raw.jwks_timeout), ("jwks_cache_max_age", raw.jwks_cache_max_age)]
+        {
+            if value.is_zero() {
+                return Err(self.invalid(setting, "must be more than 0".into()));
+            }
+        }
+        if raw.max_token_size == 0 {
+            return Err(self.invalid("max_token_size", "must be more than 0".into()));
+        }
+        Ok(())
+    }
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    alg.family() == AlgorithmFamily::Hmac
+}
+
+/// Accepted audiences: `audience = "x"` or `audience = ["x", "y"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Audiences(Vec<String>);
+
+impl<'de> Deserialize<'de> for Audiences {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = Audiences;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences, E> {
+                Ok(Audiences(vec![v.to_owned()]))
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences, A::Error> {
+                let mut all = Vec::new();
+                while let Some(audience) = seq.next_element::<String>()? {
+                    all.push(audience);
+                }
+                Ok(Audiences(all))
+            }
+        }
+
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// A duration written as whole or fractional seconds: `5`, `0.25`.
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    struct Visitor;
+
+    // A century: anything longer is a typo, and Duration::from_secs_f64
+    // panics on values it can't hold.
+    const MAX: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number of seconds (e.g. 5 or 0.5)")
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
+            self.visit_f64(v as f64)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
+            self.visit_f64(v as f64)
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
+            if !(0.0..=MAX).contains(&v) {
+                return Err(E::custom(format_args!(
+                    "{v} is not a number of seconds between 0 and {MAX}"
+                )));
+            }
+            Ok(Duration::from_secs_f64(v))
+        }
+    }
+
+    d.deserialize_any(Visitor)
+}
+
+fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    seconds(d).map(Some)
+}
+
+/// Where the value of `auth.<setting>` came from, in words: `Rocket.toml
+/// [release.auth]`, `ROCKET_AUTH`, `environment variable \`AUDIENCE\``,
+/// `Settings::builder()`.
+fn origin_of(figment: &Figment, setting: &str) -> Option<String> {
+    let value = figment.find_value(&format!("auth.{setting}")).ok()?;
+    let tag = value.tag();
+    // A value from a custom profile's table has no profile in its tag:
+    // it is the selected one's.
+    let profile = tag.profile().unwrap_or_else(|| figment.profile().clone());
+    describe(figment.get_metadata(tag)?, Some(profile))
+}
+
+fn describe(metadata: &Metadata, profile: Option<Profile>) -> Option<String> {
+    let table = match profile {
+        Some(profile) if profile != Profile::Global => format!(" [{profile}.auth]"),
+        _ => String::new(),
+    };
+    Some(match &metadata.source {
+        Some(Source::File(path)) => {
+            let name = path.file_name().map_or(path.as_os_str(), |n| n).to_string_lossy();
+            format!("{name}{table}")
+        }
+        _ if metadata.name.starts_with("`ROCKET_`") => "ROCKET_AUTH".to_owned(),
+        _ => format!("{}{table}", metadata.name),
+    })
+}
+
+/// A missing or invalid `auth` setting, with where its value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting has no value anywhere.
+    #[non_exhaustive]
+    Missing {
+        /// The setting, e.g. `audience`.
+        setting: &'static str,
+        /// How to set it.
+        hint: &'static str,
+    },
+    /// A setting's value is wrong.
+    #[non_exhaustive]
+    Invalid {
+        /// The setting, e.g. `audience` or `jwks_timeout`.
+        setting: String,
+        /// What is wrong with it.
+        problem: String,
+        /// Where the value came from, when figment knows: `Rocket.toml
+        /// [release.auth]`, `ROCKET_AUTH`, `environment variable
+        /// \`AUDIENCE\``, ...
+        origin: Option<String>,
+    },
+}
+
+impl ConfigError {
+    fn from_figment(figment: &Figment, error: figment::Error) -> Self {
+        use figment::error::Kind;
+
+        let mut path = error.path.clone();
+        let field = match &error.kind {
+            Kind::MissingField(field) => Some(field.to_string()),
+            Kind::UnknownField(field, _) => Some(field.clone()),
+            _ => None,
+        };
+        if let Some(field) = field.filter(|field| path.last() != Some(field)) {
+            path.push(field);
+        }
+        // `algorithms.0` names the list item; the setting is `algorithms`.
+        if let Some(index) = path.iter().position(|key| key.parse::<usize>().is_ok()) {
+            path.truncate(index);
+        }
+        let setting = path.join(".");
+        let origin = error
+            .metadata
+            .as_ref()
+            .and_then(|metadata| {
+                describe(
+                    metadata,
+                    error.profile.clone().or_else(|| Some(figment.profile().clone())),
+                )
+            })
+            .or_else(|| origin_of(figment, &setting));
+        let problem = match &error.kind {
+            Kind::UnknownField(..) => "is not a known setting".to_owned(),
+            kind => kind.to_string(),
+        };
+        ConfigError::Invalid { setting, problem, origin }
+    }
+
+    /// The setting at fault, without the `auth.` prefix.
+    pub fn setting(&self) -> &str {
+        match self {
+            ConfigError::Missing { setting, .. } => setting,
+            ConfigError::Invalid { setting, .. } => setting,
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Missing { setting, hint } => write!(
+                f,
+                "missing setting `auth.{setting}`: {hint}, or set `{setting}` in the [default.auth] \
+                 table of Rocket.toml"
+            ),
+            ConfigError::Invalid { setting, problem, origin: Some(origin) } => {
+                write!(f, "invalid setting `auth.{setting}` (from {origin}): {problem}")
+            }
+            ConfigError::Invalid { setting, problem, origin: None } => {
+                write!(f, "invalid setting `auth.{setting}`: {problem}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::{Format, Toml};
+
+    fn extract(toml: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(&Figment::from(Toml::string(toml)))
+    }
+
+    const VALID: &str = r#"
+        [auth]
+        issuer_base_url = "https://tenant.example.com/"
+        audience = "https://api.example.test"
+    "#;
+
+    #[test]
+    fn defaults_apply_underneath_the_file() {
+        let settings = extract(VALID).unwrap();
+        assert_eq!(settings.audiences, ["https://api.example.test"]);
+        assert_eq!(settings.clock_tolerance(), Duration::from_secs(5));
+        assert_eq!(settings.jwks_cache_max_age(), Duration::from_secs(600));
+        assert_eq!(settings.jwks_cooldown(), Duration::from_secs(30));
+        assert_eq!(settings.jwks_timeout(), Duration::from_secs(5));
+        assert_eq!(settings.max_token_size(), 16384);
+        assert!(!settings.allow_query_token());
+        assert_eq!(settings.allowed.iter().count(), 9);
+    }
+
+    #[test]
+    fn durations_take_fractional_seconds() {
+        let settings =
+            extract(&format!("{VALID}\njwks_cooldown = 0.25\nclock_tolerance = 0")).unwrap();
+        assert_eq!(settings.jwks_cooldown(), Duration::from_millis(250));
+        assert!(settings.clock_tolerance().is_zero());
+
+        let error = extract(&format!("{VALID}\njwks_timeout = -1")).unwrap_err();
+        assert!(error.to_string().contains("`auth.jwks_timeout`"), "{error}");
+        let error = extract(&format!("{VALID}\njwks_timeout = 1e300")).unwrap_err();
+        assert!(error.to_string().contains("`auth.jwks_timeout`"), "{error}");
+    }
+
+    #[test]
+    fn audience_is_a_string_or_a_list() {
+        let settings = extract(
+            "[auth]\nissuer_base_url = \"https://t.example.com\"\naudience = [\"a\", \"b\"]",
+        )
+        .unwrap();
+        assert_eq!(settings.audiences, ["a", "b"]);
+
+        let error = extract("[auth]\nissuer_base_url = \"https://t.example.com\"\naudience = 5")
+            .unwrap_err();
+        assert!(error.to_string().starts_with("invalid setting `auth.audience`"), "{error}");
+    }
+
+    #[test]
+    fn missing_settings_name_the_variable_to_set() {
+        let error = extract("[auth]\naudience = \"x\"").unwrap_err();
+        assert!(error.to_string().contains("`auth.issuer_base_url`"), "{error}");
+        assert!(error.to_string().contains("ISSUER_BASE_URL"), "{error}");
+
+        let error = extract("[auth]\nissuer_base_url = \"https://t.example.com\"").unwrap_err();
+        assert!(error.to_string().contains("`auth.audience`"), "{error}");
+        assert!(error.to_string().contains("AUDIENCE"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (extra, setting) in [
+            ("algorithms = [\"none\"]", "auth.algorithms"),
+            ("algorithms = [\"HS256\"]", "auth.algorithms"),
+            ("algorithms = []", "auth.algorithms"),
+            ("audiense = \"typo\"", "auth.audiense"),
+            ("jwks_uri = \"ftp://x\"", "auth.jwks_uri"),
+        ] {
+            let error = extract(&format!("{VALID}\n{extra}")).unwrap_err().to_string();
+            assert!(error.contains(&format!("`{setting}`")), "{extra}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_says_where_it_came_from() {
+        let file = Toml::string("[release.auth]\naudience = \"a\"\nissuer_base_url = \"ftp://x\"")
+            .nested();
+        let error = Settings::from_figment(&Figment::from(file).select("release")).unwrap_err();
+        assert!(error.to_string().contains("[release.auth]"), "{error}");
+
+        let variables = NamedVariables {
+            values: vec![("ISSUER_BASE_URL", "issuer_base_url", "http://tenant.example/".into())],
+        };
+        let figment = variables.merge_into(Figment::from(Toml::string("[auth]\naudience = \"a\"")));
+        let error = Settings::from_figment(&figment).unwrap_err().to_string();
+        assert!(error.contains("(from environment variable `ISSUER_BASE_URL`)"), "{error}");
+
+        let error = Settings::builder()
+            .issuer_base_url("https://t.example/")
+            .audience("a")
+            .set("jwks_timeout", "soon")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`auth.jwks_timeout` (from Settings::builder())"), "{error}");
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback() {
+        let error =
+            extract("[auth]\nissuer_base_url = \"http://tenant.example.com/\"\naudience = \"a\"")
+                .unwrap_err();
+        assert!(error.to_string().contains("https"), "{error}");
+
+        for base in
+            ["http://127.0.0.1:9/", "http://localhost:9", "http://[::1]:9/", "http://127.9.9.9"]
+        {
+            let toml = format!("[auth]\nissuer_base_url = \"{base}\"\naudience = \"a\"");
+            assert!(extract(&toml).is_ok(), "{base}");
+        }
+    }
+
+    #[test]
+    fn the_dev_issuer_runs_only_without_a_real_issuer_and_only_in_debug() {
+        let debug =
+            |toml: &str| Settings::from_figment(&Figment::from(Toml::string(toml)).select("debug"));
+        let settings = debug("[auth]\ndev_issuer = true\nclock_tolerance = 1").unwrap();
+        assert_eq!(settings.source, KeySource::DevIssuer);
+        assert_eq!(settings.audiences, [DEV_AUDIENCE]);
+
+        let settings = debug("[auth]\ndev_issuer = true\naudience = \"mine\"").unwrap();
+        assert_eq!(settings.audiences, ["mine"]);
+
+        let settings = debug(&format!("{VALID}\ndev_issuer = true")).unwrap();
+        assert!(matches!(settings.source, KeySource::Jwks(JwksFrom::Discovery { .. })));
+
+        let release = Figment::from(Toml::string("[auth]\ndev_issuer = true")).select("release");
+        let error = Settings::from_figment(&release).unwrap_err().to_string();
+        assert!(error.contains("`auth.dev_issuer`") && error.contains("release"), "{error}");
+    }
+
+    #[test]
+    fn issuer_and_jwks_uri_skip_discovery() {
+        let settings = extract(
+            "[auth]\nissuer = \"https://i.example.com/\"\njwks_uri = \"https://i.example.com/jwks\"\naudience = \"a\"",
+        )
+        .unwrap();
+        assert!(matches!(settings.source, KeySource::Jwks(JwksFrom::Direct { .. })));
+    }
+}
