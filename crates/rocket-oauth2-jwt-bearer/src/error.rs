@@ -73,6 +73,7 @@ claim_descriptions! {
 
 /// Why a presented bearer token is not acceptable (`error="invalid_token"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenError {
     /// `Authorization: Bearer` with nothing after it.
     Empty,
@@ -169,6 +170,7 @@ impl TokenError {
 
 /// Why a request is malformed (`error="invalid_request"`, 400).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RequestError {
     /// A token in the `Authorization` header and in the query.
     MultipleMethods,
@@ -191,6 +193,7 @@ impl RequestError {
 
 /// Why a request guard refused a request. Renders itself as the response.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthError {
     /// No bearer credentials at all: RFC 6750 §3.1 says to send no error code.
     MissingCredentials,
@@ -317,9 +320,8 @@ pub(crate) struct ErrorBody<'a> {
 /// the like): it is then logged and counted like a guard's failure.
 impl<'r> Responder<'r, 'static> for AuthError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        if RecordedFailure::of(req).is_none() {
+        if RecordedFailure::record(req, &self) {
             log::debug!("{} {}: refused: {self}", req.method(), req.uri().path());
-            RecordedFailure::record(req, &self);
         }
         let mut response = Json(ErrorBody { message: self.description() }).respond_to(req)?;
         response.set_status(self.status());
@@ -351,8 +353,14 @@ impl RecordedFailure {
     /// Keeps `error` for the catcher. `local_cache` keeps the first value per
     /// type, so only the first failure of a request is kept: that is the one
     /// Rocket answers with, since the first failing guard ends the request.
-    pub(crate) fn record(req: &Request<'_>, error: &AuthError) {
-        req.local_cache(|| RecordedFailure(Some(error.clone())));
+    /// Returns whether this was the first.
+    pub(crate) fn record(req: &Request<'_>, error: &AuthError) -> bool {
+        let mut first = false;
+        req.local_cache(|| {
+            first = true;
+            RecordedFailure(Some(error.clone()))
+        });
+        first
     }
 
     /// The failure a guard recorded for this request, if any.

@@ -288,26 +288,10 @@ pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, St
 }
 
 /// The DER body of a PEM public key (`PUBLIC KEY` or `RSA PUBLIC KEY`).
-pub(crate) fn pem_to_der(pem: &str) -> Result<Vec<u8>, String> {
-    let pem = pem.replace("\r\n", "\n");
-    let pem = pem.trim();
-    let label = pem
-        .strip_prefix("-----BEGIN ")
-        .and_then(|rest| rest.split_once("-----"))
-        .map(|(label, _)| label)
-        .ok_or("not a PEM block (no -----BEGIN line)")?;
-    if !matches!(label, "PUBLIC KEY" | "RSA PUBLIC KEY") {
-        return Err(format!("a PEM `{label}` is not a public key"));
+pub(crate) fn pem_to_der(text: &str) -> Result<Vec<u8>, String> {
+    let block = pem::parse(text.trim()).map_err(|e| format!("not a PEM block ({e})"))?;
+    match block.tag() {
+        "PUBLIC KEY" | "RSA PUBLIC KEY" => Ok(block.into_contents()),
+        label => Err(format!("a PEM `{label}` is not a public key")),
     }
-    let end = format!("-----END {label}-----");
-    let body = pem
-        .split_once("-----\n")
-        .map(|(_, rest)| rest)
-        .and_then(|rest| rest.split_once(end.as_str()))
-        .map(|(body, _)| body)
-        .ok_or("PEM block without its END line")?;
-    let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|_| "PEM body is not base64".into())
 }

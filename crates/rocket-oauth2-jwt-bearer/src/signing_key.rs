@@ -10,10 +10,6 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use crate::algorithms::AlgSet;
-use crate::jwk::{PublicKey, VerifyingKey};
-use crate::jwks::KeySet;
-
 /// A fresh RS256 key pair with a random `kid`.
 pub(crate) struct SigningKey {
     kid: String,
@@ -43,7 +39,12 @@ impl SigningKey {
     }
 
     /// The public key, for a verifier's key store.
-    pub(crate) fn key_set(&self) -> KeySet {
+    #[cfg(feature = "dev-issuer")]
+    pub(crate) fn key_set(&self) -> crate::jwks::KeySet {
+        use crate::algorithms::AlgSet;
+        use crate::jwk::{PublicKey, VerifyingKey};
+        use crate::jwks::KeySet;
+
         let material = PublicKey::Rsa { n: &self.public.n, e: &self.public.e };
         let key =
             VerifyingKey::new(Some(self.kid.clone()), material, AlgSet::of(&[Algorithm::RS256]))
