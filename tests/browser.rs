@@ -159,7 +159,11 @@ async fn the_explorer_page_drives_the_api() {
     click(&browser, "clear-token").await;
     let (status, challenge, body) = call(&browser, "call-private").await;
     assert_eq!(status, "401 Unauthorized");
-    assert_eq!(challenge, "Bearer realm=\"api\"");
+    // The development issuer describes the service (RFC 9728).
+    let metadata = format!(
+        "resource_metadata=\"http://127.0.0.1:{port}/.well-known/oauth-protected-resource\""
+    );
+    assert_eq!(challenge, format!("Bearer realm=\"api\", {metadata}"));
     assert!(body.contains("Unauthorized"), "{body}");
     assert!(call(&browser, "call-public").await.0.starts_with("200"));
 

@@ -15,6 +15,8 @@ use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use serde::Serialize;
 
+use crate::resource_metadata::ResourceMetadata;
+
 /// The `realm` of every challenge this service sends.
 pub(crate) const REALM: &str = "api";
 
@@ -280,20 +282,28 @@ impl AuthError {
 
     /// The `WWW-Authenticate` value, or `None` for a server error.
     pub fn challenge(&self) -> Option<String> {
-        let code = match (self, self.code()) {
-            (AuthError::NotConfigured, _) => return None,
-            (_, None) => return Some(format!("Bearer realm=\"{REALM}\"")),
-            (_, Some(code)) => code,
-        };
+        self.challenge_with(None)
+    }
 
-        let mut challenge = format!(
-            "Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{}\"",
-            self.description()
-        );
+    /// The challenge, with RFC 9728's `resource_metadata` parameter on 401
+    /// and 403 answers when the protected-resource metadata is served.
+    pub(crate) fn challenge_with(&self, resource_metadata: Option<&str>) -> Option<String> {
+        let mut challenge = match (self, self.code()) {
+            (AuthError::NotConfigured, _) => return None,
+            (_, None) => format!("Bearer realm=\"{REALM}\""),
+            (_, Some(code)) => format!(
+                "Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{}\"",
+                self.description()
+            ),
+        };
         if let AuthError::MissingScopeClaim { required, .. }
         | AuthError::InsufficientScope { required } = self
         {
             challenge.push_str(&format!(", scope=\"{required}\""));
+        }
+        let status = self.status().code;
+        if let Some(url) = resource_metadata.filter(|_| status == 401 || status == 403) {
+            challenge.push_str(&format!(", resource_metadata=\"{url}\""));
         }
 
         Some(challenge)
@@ -325,7 +335,8 @@ impl<'r> Responder<'r, 'static> for AuthError {
         }
         let mut response = Json(ErrorBody { message: self.description() }).respond_to(req)?;
         response.set_status(self.status());
-        if let Some(challenge) = self.challenge() {
+        let metadata = req.rocket().state::<ResourceMetadata>().map(ResourceMetadata::url);
+        if let Some(challenge) = self.challenge_with(metadata) {
             response.set_header(Header::new("WWW-Authenticate", challenge));
         }
 

@@ -36,6 +36,7 @@ use crate::fetch::{check_url, discover, is_loopback, Fetcher};
 use crate::guards::Authenticated;
 use crate::jwk::{parse_jwk, pem_to_der, PublicKey, VerifyingKey};
 use crate::jwks::{JwksSource, KeySet, KeyStore};
+use crate::resource_metadata::ResourceMetadata;
 use crate::settings::{ConfigError, IssuerFrom, JwksFrom, KeySource, Settings};
 use crate::token::{Policy, Verifier};
 
@@ -353,6 +354,7 @@ impl Fairing for JwtAuth {
                 Err(error) => return fail(rocket, &error),
             },
         };
+        let rocket = serve_metadata(rocket, &settings, &verifier);
         Ok(rocket.manage(verifier))
     }
 
@@ -379,6 +381,37 @@ impl Fairing for JwtAuth {
         if authenticated && res.status().class().is_success() {
             res.set_header(Header::new("Cache-Control", "no-store"));
         }
+    }
+}
+
+/// Mounts the RFC 9728 metadata when there is a `resource` to describe:
+/// the configured one, or the local service under the development issuer.
+fn serve_metadata(
+    rocket: Rocket<Build>,
+    settings: &Settings,
+    verifier: &Verifier,
+) -> Rocket<Build> {
+    let resource = &settings.resource;
+    let identifier = match (&resource.identifier, &settings.source) {
+        (Some(identifier), _) => identifier.clone(),
+        (None, KeySource::DevIssuer) => {
+            let port = rocket.figment().extract_inner::<u16>("port").unwrap_or(0);
+            format!("http://127.0.0.1:{port}")
+        }
+        (None, _) => {
+            log::info!(
+                "JWT auth: no `auth.resource` set, so no protected-resource metadata (RFC 9728)"
+            );
+            return rocket;
+        }
+    };
+    let policy = verifier.policy();
+    match ResourceMetadata::new(&identifier, resource, &policy.issuer, policy.allow_query_token) {
+        Some(metadata) => {
+            log::info!("JWT auth: protected-resource metadata at {}", metadata.url());
+            rocket.manage(metadata).mount("/", ResourceMetadata::routes())
+        }
+        None => rocket,
     }
 }
 

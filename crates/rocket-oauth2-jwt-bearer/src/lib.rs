@@ -96,6 +96,7 @@ mod jwks;
 mod key_checks;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod resource_metadata;
 mod settings;
 #[cfg(any(feature = "dev-issuer", feature = "testing"))]
 mod signing_key;

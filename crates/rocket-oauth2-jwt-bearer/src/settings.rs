@@ -195,6 +195,14 @@ struct RawSettings {
     scope_claims: Vec<String>,
     #[serde(default)]
     dev_issuer: bool,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    scopes_supported: Vec<String>,
+    #[serde(default)]
+    resource_name: Option<String>,
+    #[serde(default)]
+    resource_documentation: Option<String>,
 }
 
 /// Claims that may hold scopes.
@@ -257,6 +265,18 @@ pub struct Settings {
     pub(crate) allowed: AlgSet,
     pub(crate) scope_claims: ScopeClaims,
     pub(crate) warnings: Vec<String>,
+    pub(crate) resource: Resource,
+}
+
+/// The RFC 9728 protected-resource settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resource {
+    /// `resource`, exactly as configured (clients compare it byte for byte);
+    /// `None` turns the metadata off, but for the development issuer.
+    pub(crate) identifier: Option<String>,
+    pub(crate) scopes_supported: Vec<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) documentation: Option<String>,
 }
 
 impl Settings {
@@ -296,7 +316,8 @@ impl Settings {
             None => AlgSet::of(&raw.algorithms),
         };
         let scope_claims = ScopeClaims::of(&raw.scope_claims);
-        Ok(Settings { raw, source, audiences, allowed, scope_claims, warnings })
+        let resource = check.resource()?;
+        Ok(Settings { raw, source, audiences, allowed, scope_claims, warnings, resource })
     }
 
     /// Settings written in code, checked like those read from a file.
@@ -559,6 +580,43 @@ impl Check<'_> {
             }),
             (false, _) => Ok(configured.clone()),
         }
+    }
+
+    /// `resource` and its companions (RFC 9728 §2): an absolute `https`
+    /// URL (plain `http` on loopback) without fragment or query.
+    fn resource(&self) -> Result<Resource, ConfigError> {
+        let raw = self.raw;
+        if let Some(identifier) = &raw.resource {
+            let url = self.url("resource", identifier)?;
+            let exact = identifier.trim() == identifier;
+            if url.fragment().is_some() || url.query().is_some() || !exact {
+                return Err(self.invalid(
+                    "resource",
+                    "must be a URL without query, fragment or surrounding spaces \
+                     (RFC 9728 §1.2)"
+                        .into(),
+                ));
+            }
+        }
+        let scope_token = |s: &String| {
+            !s.is_empty() && s.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+        };
+        if let Some(bad) = raw.scopes_supported.iter().find(|s| !scope_token(s)) {
+            return Err(self.invalid(
+                "scopes_supported",
+                format!("{bad:?} is not a scope token (RFC 6749 §3.3)"),
+            ));
+        }
+        if let Some(documentation) = &raw.resource_documentation {
+            Url::parse(documentation)
+                .map_err(|e| self.invalid("resource_documentation", format!("not a URL ({e})")))?;
+        }
+        Ok(Resource {
+            identifier: raw.resource.clone(),
+            scopes_supported: raw.scopes_supported.clone(),
+            name: raw.resource_name.clone(),
+            documentation: raw.resource_documentation.clone(),
+        })
     }
 
     fn values(&self) -> Result<(), ConfigError> {

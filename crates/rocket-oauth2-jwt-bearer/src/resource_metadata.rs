@@ -1,0 +1,126 @@
+//! RFC 9728 protected-resource metadata: where a client that got a 401
+//! learns which authorization server to get a token from.
+//!
+//! With `resource` set (the identifier clients use for this API, e.g.
+//! `https://api.example.com`), the fairing serves
+//! `GET /.well-known/oauth-protected-resource` — with the resource's path
+//! inserted after it when it has one (§3.1: `https://api.example.com/v1`
+//! is described at `/.well-known/oauth-protected-resource/v1`) — and every
+//! 401 and 403 challenge carries `resource_metadata="<that URL>"`, as the
+//! Model Context Protocol's authorization spec requires of its servers.
+//!
+//! The document is built from configuration only, never from request
+//! headers: a client must check that its `resource` equals the identifier
+//! it used (§3.3), so it is exactly the setting. It holds nothing secret,
+//! so it is public, cacheable and readable from any origin.
+//!
+//! Without `resource`, the development issuer describes the local service
+//! (`http://127.0.0.1:<port>`); otherwise the metadata is off.
+
+use rocket::http::uri::fmt::Path;
+use rocket::http::uri::Segments;
+use rocket::http::{ContentType, Header, RawStr};
+use rocket::response::{self, Responder};
+use rocket::{get, routes, Request, Response, Route, State};
+use serde_json::json;
+
+use crate::settings::Resource;
+
+/// The path of the metadata document under the host (RFC 9728 §3).
+const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// How long clients may cache the document, in seconds.
+const MAX_AGE: u32 = 3600;
+
+/// The metadata document and where it lives. Managed state.
+#[derive(Debug)]
+pub(crate) struct ResourceMetadata {
+    document: String,
+    url: String,
+    /// The resource's path segments, inserted after the well-known path.
+    path: Vec<String>,
+}
+
+impl ResourceMetadata {
+    /// The metadata for `identifier` (a checked `resource`), naming
+    /// `issuer` as its authorization server.
+    pub(crate) fn new(
+        identifier: &str,
+        resource: &Resource,
+        issuer: &str,
+        query_tokens: bool,
+    ) -> Option<Self> {
+        let url = reqwest::Url::parse(identifier).ok()?;
+        // Decoded, as Rocket hands a request's segments to the route.
+        let path: Vec<String> = url
+            .path_segments()?
+            .filter(|s| !s.is_empty())
+            .map(|s| RawStr::new(s).percent_decode_lossy().into_owned())
+            .collect();
+        let encoded: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+        let mut origin = url.origin().ascii_serialization();
+        origin.push_str(WELL_KNOWN);
+        for segment in encoded {
+            origin.push('/');
+            origin.push_str(segment);
+        }
+
+        let mut methods = vec!["header"];
+        if query_tokens {
+            methods.push("query");
+        }
+        let mut document = json!({
+            "resource": identifier,
+            "authorization_servers": [issuer],
+            "bearer_methods_supported": methods,
+        });
+        if !resource.scopes_supported.is_empty() {
+            document["scopes_supported"] = json!(resource.scopes_supported);
+        }
+        if let Some(name) = &resource.name {
+            document["resource_name"] = json!(name);
+        }
+        if let Some(documentation) = &resource.documentation {
+            document["resource_documentation"] = json!(documentation);
+        }
+        Some(ResourceMetadata { document: document.to_string(), url: origin, path })
+    }
+
+    /// The URL of the document, for `resource_metadata` in challenges.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The routes that serve it, to mount at `/`.
+    pub(crate) fn routes() -> Vec<Route> {
+        routes![without_path, with_path]
+    }
+}
+
+/// The document, with its caching and cross-origin headers.
+struct Document<'a>(&'a str);
+
+impl<'r, 'a: 'r> Responder<'r, 'static> for Document<'a> {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .header(ContentType::JSON)
+            .header(Header::new("Cache-Control", format!("public, max-age={MAX_AGE}")))
+            .header(Header::new("Access-Control-Allow-Origin", "*"))
+            .sized_body(self.0.len(), std::io::Cursor::new(self.0.to_owned()))
+            .ok()
+    }
+}
+
+#[get("/.well-known/oauth-protected-resource")]
+fn without_path(metadata: &State<ResourceMetadata>) -> Option<Document<'_>> {
+    metadata.path.is_empty().then_some(Document(&metadata.document))
+}
+
+#[get("/.well-known/oauth-protected-resource/<path..>")]
+fn with_path<'m>(
+    path: Segments<'_, Path>,
+    metadata: &'m State<ResourceMetadata>,
+) -> Option<Document<'m>> {
+    let asked: Vec<&str> = path.collect();
+    (!asked.is_empty() && asked == metadata.path).then_some(Document(&metadata.document))
+}

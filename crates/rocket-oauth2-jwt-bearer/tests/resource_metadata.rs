@@ -1,0 +1,162 @@
+//! RFC 9728 protected-resource metadata, through the public API: the
+//! document, where it is served, and the `resource_metadata` pointer in
+//! challenges.
+
+use figment::providers::Serialized;
+use rocket::http::{Header, Status};
+use rocket::local::asynchronous::Client;
+use rocket::{get, routes};
+use rocket_oauth2_jwt_bearer::testing::TestIssuer;
+use rocket_oauth2_jwt_bearer::{scope, ConfigError, HasScope, JwtAuth, Settings};
+use serde_json::{json, Value};
+
+const AUDIENCE: &str = "https://api.example.test";
+
+scope!(ReadReports = "read:reports");
+
+#[get("/reports")]
+fn reports(_token: HasScope<ReadReports>) -> &'static str {
+    "reports"
+}
+
+async fn client(settings: Settings) -> Client {
+    let figment = rocket::Config::figment().merge(Serialized::default("log_level", "off"));
+    let rocket = rocket::custom(figment)
+        .attach(JwtAuth::with_settings(settings))
+        .mount("/v1", routes![reports])
+        .register("/v1", rocket_oauth2_jwt_bearer::catchers());
+    Client::tracked(rocket).await.expect("launches")
+}
+
+fn challenge(response: &rocket::local::asynchronous::LocalResponse<'_>) -> String {
+    response.headers().get_one("WWW-Authenticate").unwrap_or_default().to_owned()
+}
+
+#[rocket::async_test]
+async fn the_document_describes_the_configured_resource() {
+    let issuer = TestIssuer::start().await;
+    let settings = issuer
+        .settings(AUDIENCE)
+        .set("resource", "https://api.example.test/v1")
+        .set("scopes_supported", ["read:reports"])
+        .set("resource_name", "Reports API")
+        .set("resource_documentation", "https://docs.example.test/reports")
+        .set("allow_query_token", true)
+        .build()
+        .unwrap();
+    let client = client(settings).await;
+
+    let response = client.get("/.well-known/oauth-protected-resource/v1").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    assert_eq!(response.headers().get_one("Access-Control-Allow-Origin"), Some("*"));
+    assert!(response.headers().get_one("Cache-Control").unwrap().contains("max-age="));
+    let document: Value = response.into_json().await.unwrap();
+    assert_eq!(
+        document,
+        json!({
+            "resource": "https://api.example.test/v1",
+            "authorization_servers": [issuer.url()],
+            "scopes_supported": ["read:reports"],
+            "bearer_methods_supported": ["header", "query"],
+            "resource_name": "Reports API",
+            "resource_documentation": "https://docs.example.test/reports",
+        })
+    );
+
+    // Only the path-inserted form describes a resource with a path.
+    for other in
+        ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/v2"]
+    {
+        assert_eq!(client.get(other).dispatch().await.status(), Status::NotFound, "{other}");
+    }
+
+    let pointer =
+        "resource_metadata=\"https://api.example.test/.well-known/oauth-protected-resource/v1\"";
+    let bare = client.get("/v1/reports").dispatch().await;
+    assert_eq!(bare.status(), Status::Unauthorized);
+    assert_eq!(challenge(&bare), format!("Bearer realm=\"api\", {pointer}"));
+
+    let bad = client
+        .get("/v1/reports")
+        .header(Header::new("Authorization", "Bearer x.y.z"))
+        .dispatch()
+        .await;
+    assert!(
+        challenge(&bad).ends_with(&format!("error_description=\"Invalid Compact JWS\", {pointer}"))
+    );
+
+    let token = issuer.token(&issuer.claims(AUDIENCE));
+    let unscoped = client
+        .get("/v1/reports")
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .dispatch()
+        .await;
+    assert_eq!(unscoped.status(), Status::Forbidden);
+    assert!(challenge(&unscoped).ends_with(&format!("scope=\"read:reports\", {pointer}")));
+
+    // A 400 is not about authenticating: no pointer.
+    let twice = client
+        .get("/v1/reports")
+        .header(Header::new("Authorization", "Bearer a"))
+        .header(Header::new("Authorization", "Bearer b"))
+        .dispatch()
+        .await;
+    assert_eq!(twice.status(), Status::BadRequest);
+    assert!(!challenge(&twice).contains("resource_metadata"));
+}
+
+#[rocket::async_test]
+async fn a_resource_without_a_path_is_described_at_the_bare_well_known_path() {
+    let issuer = TestIssuer::start().await;
+    let settings = issuer.settings(AUDIENCE).set("resource", "https://api.example.test").build();
+    let client = client(settings.unwrap()).await;
+    let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
+    let document: Value = response.into_json().await.unwrap();
+    assert_eq!(document["resource"], "https://api.example.test", "exactly the setting");
+    assert_eq!(document["bearer_methods_supported"], json!(["header"]));
+    assert!(document.get("scopes_supported").is_none());
+}
+
+#[rocket::async_test]
+async fn without_a_resource_there_is_no_metadata() {
+    let issuer = TestIssuer::start().await;
+    let settings = issuer.settings(AUDIENCE).set("scopes_supported", ["read:reports"]).build();
+    let client = client(settings.unwrap()).await;
+    let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
+    assert_eq!(response.status(), Status::NotFound);
+    let bare = client.get("/v1/reports").dispatch().await;
+    assert_eq!(challenge(&bare), "Bearer realm=\"api\"");
+}
+
+#[test]
+fn a_resource_must_be_an_https_url_without_query_or_fragment() {
+    for bad in [
+        "http://api.example.test",
+        "https://api.example.test/#x",
+        "https://api.example.test/?a=1",
+        " https://api.example.test",
+        "api.example.test",
+    ] {
+        let error = Settings::builder()
+            .issuer_base_url("https://issuer.example.test/")
+            .audience(AUDIENCE)
+            .set("resource", bad)
+            .build()
+            .unwrap_err();
+        assert!(matches!(error, ConfigError::Invalid { .. }), "{bad}: {error}");
+        assert_eq!(error.setting(), "resource", "{bad}: {error}");
+    }
+    let error = Settings::builder()
+        .issuer_base_url("https://issuer.example.test/")
+        .audience(AUDIENCE)
+        .set("scopes_supported", ["read reports"])
+        .build()
+        .unwrap_err();
+    assert_eq!(error.setting(), "scopes_supported");
+    assert!(Settings::builder()
+        .issuer_base_url("https://issuer.example.test/")
+        .audience(AUDIENCE)
+        .set("resource", "http://127.0.0.1:3010")
+        .build()
+        .is_ok());
+}
