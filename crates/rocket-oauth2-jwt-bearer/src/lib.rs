@@ -55,7 +55,9 @@
 //! | `testing::TestIssuer` (feature `testing`) | a real issuer on loopback that mints tokens for tests |
 //!
 //! With the `dev-issuer` feature, `dev_issuer = true` in the debug profile
-//! runs a built-in issuer (`POST /dev/token`) when no real one is set.
+//! runs a built-in issuer (`POST /dev/token`) when no real one is set. With
+//! `resource` set, the fairing also serves RFC 9728 protected-resource
+//! metadata and points every 401 and 403 challenge at it.
 //!
 //! # How a token is checked
 //!
