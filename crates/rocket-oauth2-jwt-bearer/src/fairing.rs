@@ -344,7 +344,14 @@ impl Fairing for JwtAuth {
             Ok(settings) => settings,
             Err(error) => return fail(rocket, &LaunchError::Config(error)),
         };
+        let profile = rocket.figment().profile().clone();
         let (rocket, verifier) = match settings.source {
+            // Settings built in code are checked as the debug profile's:
+            // the Rocket's own profile decides.
+            KeySource::DevIssuer if profile != "debug" => {
+                let cause = format!("the development issuer never runs in the `{profile}` profile");
+                return fail(rocket, &LaunchError::DevIssuer { cause });
+            }
             KeySource::DevIssuer => match dev_issuer(&rocket, &settings) {
                 Ok((mount, verifier)) => (mount(rocket), verifier),
                 Err(error) => return fail(rocket, &error),

@@ -415,6 +415,9 @@ impl SettingsBuilder {
     /// `audience`: an accepted `aud` value (call again for more).
     pub fn audience(mut self, audience: &str) -> Self {
         let entry = self.values.entry("audience").or_insert_with(|| serde_json::json!([]));
+        if entry.is_string() {
+            *entry = serde_json::json!([entry.take()]);
+        }
         if let Some(list) = entry.as_array_mut() {
             list.push(audience.into());
         }

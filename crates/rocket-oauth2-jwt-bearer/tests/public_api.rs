@@ -188,3 +188,21 @@ async fn bad_settings_stop_launch_with_a_typed_error() {
         },
     }
 }
+
+#[rocket::async_test]
+async fn settings_in_code_never_start_the_dev_issuer_outside_debug() {
+    let settings = Settings::builder().set("dev_issuer", true).build().unwrap();
+    let figment = quiet().select("release");
+    match Client::tracked(rocket::custom(figment).attach(JwtAuth::with_settings(settings))).await {
+        Ok(_) => panic!("launch should fail"),
+        Err(error) => assert!(matches!(error.kind(), rocket::error::ErrorKind::FailedFairings(_))),
+    }
+
+    let both = Settings::builder()
+        .issuer_base_url("https://t.example.test/")
+        .set("audience", "a")
+        .audience("b")
+        .build()
+        .unwrap();
+    assert_eq!(both.audiences(), ["a", "b"]);
+}
