@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use serde::de::{self, MapAccess, SeqAccess};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -107,14 +107,14 @@ impl PartialEq for Claims {
 /// The registered claims, each kept as its raw JSON text until checked, so
 /// that a wrong type is reported for that claim.
 ///
-/// Deserializing it also validates every other claim, fully: RFC 7519 §4
+/// Before it, [`ValidClaimsSet`] checks every claim, fully: RFC 7519 §4
 /// wants unique claim names, and a handler reading [`Claims::raw`] must see
-/// every claim the token has. serde's `IgnoredAny` would skip a value
-/// without decoding its strings (a lone surrogate passes) or counting its
-/// depth, and the claims map built on first use would then come out empty
-/// for a token that was accepted — a handler checking a claim's absence
-/// would fail open. So each value is walked by [`Valid`], which fails
-/// exactly where building the map would, without allocating.
+/// every claim the token has. serde's `IgnoredAny` skips a value without
+/// decoding its strings (a lone surrogate passes) or counting its depth,
+/// and the claims map built on first use would then come out empty for a
+/// token that was accepted — a handler checking a claim's absence would
+/// fail open. [`Valid`] fails exactly where building the map would, without
+/// allocating.
 #[derive(Default)]
 struct Registered<'a> {
     iss: Option<&'a RawValue>,
@@ -164,25 +164,49 @@ impl<'de> Deserialize<'de> for Registered<'de> {
 
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Registered<'de>, M::Error> {
                 let mut registered = Registered::default();
-                let mut others: Vec<Name<'de>> = Vec::new();
                 while let Some(name) = map.next_key::<Name<'de>>()? {
                     match registered.slot(name.as_str()) {
                         Some(Some(_)) => return Err(de::Error::custom("repeated claim")),
-                        Some(slot) => {
-                            let raw: &RawValue = map.next_value()?;
-                            serde_json::from_str::<Valid>(raw.get()).map_err(de::Error::custom)?;
-                            *slot = Some(raw);
-                        }
-                        None if others.contains(&name) => {
-                            return Err(de::Error::custom("repeated claim"))
-                        }
+                        Some(slot) => *slot = Some(map.next_value()?),
                         None => {
-                            map.next_value::<Valid>()?;
-                            others.push(name);
+                            map.next_value::<IgnoredAny>()?;
                         }
                     }
                 }
                 Ok(registered)
+            }
+        }
+
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// The whole claims set checked as the claims map would be built from it,
+/// in one walk from the top (so nesting is counted as the map counts it):
+/// unique names, every value one `serde_json::Value` can hold.
+struct ValidClaimsSet;
+
+impl<'de> Deserialize<'de> for ValidClaimsSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = ValidClaimsSet;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JWT claims set (a JSON object)")
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<ValidClaimsSet, M::Error> {
+                let mut names: Vec<Name<'de>> = Vec::new();
+                while let Some(name) = map.next_key::<Name<'de>>()? {
+                    if names.contains(&name) {
+                        return Err(de::Error::custom("repeated claim"));
+                    }
+                    map.next_value::<Valid>()?;
+                    names.push(name);
+                }
+                Ok(ValidClaimsSet)
             }
         }
 
@@ -358,6 +382,8 @@ impl ClaimRules<'_> {
         if payload.trim_start().as_bytes().first() != Some(&b'{') {
             return Err(TokenError::MalformedClaims);
         }
+        serde_json::from_str::<ValidClaimsSet>(&payload)
+            .map_err(|_| TokenError::MalformedClaims)?;
         let registered: Registered<'_> =
             serde_json::from_str(&payload).map_err(|_| TokenError::MalformedClaims)?;
 
@@ -603,6 +629,9 @@ mod tests {
             r#""sub":"\ud83d""#.to_owned(),
             format!(r#""x":{}"#, deep(200)),
             format!(r#""cnf":{}"#, deep(200)),
+            // 128 levels inside a registered claim are 129 from the top.
+            format!(r#""aud":{}"#, deep(128)),
+            format!(r#""x":{}"#, deep(128)),
             r#""x":1,"x":2"#.to_owned(),
             r#""x":1,"\u0078":2"#.to_owned(),
             r#""i\u0073s":"https://evil/""#.to_owned(),
@@ -614,6 +643,16 @@ mod tests {
                 TokenError::MalformedClaims,
                 "{payload}"
             );
+        }
+
+        // Accepted exactly when the claims map can be built, at every depth.
+        for levels in 120..135 {
+            for name in ["x", "cnf"] {
+                let payload = format!(r#"{{{base},"{name}":{{"a":{}}}}}"#, deep(levels));
+                let map = serde_json::from_str::<Map<String, Value>>(&payload);
+                let valid = serde_json::from_str::<ValidClaimsSet>(&payload);
+                assert_eq!(valid.is_ok(), map.is_ok(), "{name} at {levels}");
+            }
         }
 
         // What is accepted is all in the map, however it is spelled.
