@@ -15,6 +15,10 @@
 //! (`shutdown(2)`, not `close`: hyper sees the end of the stream and drops
 //! the connection itself, so no descriptor is closed under its feet).
 //!
+//! While descriptors are short (open files past 3/4 of the limit), the
+//! timeout drops to one second, so that a flood of silent connections can't
+//! starve `accept` for `idle_timeout`; a warning says when that starts.
+//!
 //! The price: a response that takes longer than `idle_timeout` to start, or
 //! a request body that takes longer to arrive, is cut off, so the default
 //! (30 s) is far above anything this API does. Linux only (it reads
@@ -89,10 +93,11 @@ impl Fairing for IdleConnections {
         };
 
         let port = rocket.config().port;
-        let every = (timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+        let every = (timeout / 4).clamp(Duration::from_millis(50), PRESSURE_TIMEOUT);
         let shutdown = rocket.shutdown();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
+            let mut under_pressure = false;
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             tokio::select! {
                 _ = shutdown => {}
@@ -100,13 +105,22 @@ impl Fairing for IdleConnections {
                     loop {
                         ticks.tick().await;
                         let sweep = tokio::task::spawn_blocking(move || {
-                            let closed = sweep::run(&mut descriptors, port, timeout);
-                            (descriptors, closed)
+                            let sweep = sweep::run(&mut descriptors, port, timeout);
+                            (descriptors, sweep)
                         });
-                        let Ok((returned, closed)) = sweep.await else { return };
+                        let Ok((returned, sweep)) = sweep.await else { return };
                         descriptors = returned;
-                        if closed > 0 {
-                            log::debug!("closed {closed} stalled connection(s)");
+                        match (sweep.pressure, under_pressure) {
+                            (true, false) => log::warn!(
+                                "open files past 3/4 of the limit: closing connections idle \
+                                 for {PRESSURE_TIMEOUT:?} instead of {timeout:?}"
+                            ),
+                            (false, true) => log::info!("open files back under 3/4 of the limit"),
+                            _ => {}
+                        }
+                        under_pressure = sweep.pressure;
+                        if sweep.closed > 0 {
+                            log::debug!("closed {} stalled connection(s)", sweep.closed);
                         }
                     }
                 } => {}
@@ -115,8 +129,24 @@ impl Fairing for IdleConnections {
     }
 }
 
+/// What one sweep did.
+#[derive(Debug, Clone, Copy)]
+struct Sweep {
+    closed: usize,
+    /// Whether descriptors were short, so the shorter timeout applied.
+    pressure: bool,
+}
+
+/// The share of the open-files limit (3/4) past which descriptors are
+/// short: a flood of silent connections must not starve `accept`.
+const PRESSURE: (u64, u64) = (3, 4);
+
+/// The idle timeout while descriptors are short.
+const PRESSURE_TIMEOUT: Duration = Duration::from_secs(1);
+
 #[cfg(target_os = "linux")]
 mod sweep {
+    use super::Sweep;
     use std::mem::{size_of, zeroed};
     use std::os::fd::RawFd;
     use std::time::Duration;
@@ -172,17 +202,36 @@ mod sweep {
 
     /// Shuts down every connection to local `port` that has been sent no
     /// data for `timeout`; returns how many.
-    pub fn run(descriptors: &mut OpenDescriptors, port: u16, timeout: Duration) -> usize {
+    pub fn run(descriptors: &mut OpenDescriptors, port: u16, timeout: Duration) -> Sweep {
+        let fds = descriptors.list();
+        let pressure = under_pressure(fds.len());
+        let timeout = match pressure {
+            true => timeout.min(super::PRESSURE_TIMEOUT),
+            false => timeout,
+        };
         let timeout_ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-        descriptors
-            .list()
+        let closed = fds
             .into_iter()
             .filter(|&fd| is_stalled_connection(fd, port, timeout_ms))
             // SAFETY: `shutdown` takes any descriptor and changes no memory.
             // Should `fd` have been closed and reused since the check, the
             // worst outcome is one fresh connection reset.
             .filter(|&fd| unsafe { libc::shutdown(fd, libc::SHUT_RDWR) } == 0)
-            .count()
+            .count();
+        Sweep { closed, pressure }
+    }
+
+    /// Whether `open` descriptors are past [`PRESSURE`](super::PRESSURE) of
+    /// the soft limit.
+    fn under_pressure(open: usize) -> bool {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: `getrlimit` writes one `rlimit` through a valid pointer.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+            return false;
+        }
+        #[allow(clippy::unnecessary_cast)] // `rlim_t` is u64 on Linux.
+        let soft = limit.rlim_cur as u64;
+        (open as u64).saturating_mul(super::PRESSURE.1) >= soft.saturating_mul(super::PRESSURE.0)
     }
 
     /// Reads a socket option of type `T` from `fd`.
@@ -242,7 +291,7 @@ mod sweep {
         }
     }
 
-    pub fn run(_: &mut OpenDescriptors, _: u16, _: std::time::Duration) -> usize {
-        0
+    pub fn run(_: &mut OpenDescriptors, _: u16, _: std::time::Duration) -> super::Sweep {
+        super::Sweep { closed: 0, pressure: false }
     }
 }

@@ -132,6 +132,25 @@ async fn stalled_connections_are_closed_after_the_idle_timeout() {
 }
 
 #[tokio::test]
+async fn when_descriptors_run_short_idle_connections_go_sooner() {
+    let idp = Idp::start(&[&TestKey::rsa("k1")]).await;
+    // The shipped idle_timeout (30 s), and no room to raise the limit.
+    let server = Server::start(&idp.base_url(), &[], Some((128, 128))).await;
+
+    let _flood = idle_connections(server.port, 300).await;
+    let started = Instant::now();
+    let mut served = None;
+    while served.is_none() && started.elapsed() < Duration::from_secs(15) {
+        served = public_status(&server).await;
+    }
+    assert_eq!(served, Some(200), "served well before the 30 s idle timeout");
+    assert!(started.elapsed() < Duration::from_secs(15));
+
+    let log = server.stop();
+    assert!(log.contains("open files past 3/4 of the limit"), "{log}");
+}
+
+#[tokio::test]
 async fn a_request_without_exactly_one_valid_host_is_a_400() {
     let idp = Idp::start(&[&TestKey::rsa("k1")]).await;
     let server = Server::start(&idp.base_url(), &[], None).await;
