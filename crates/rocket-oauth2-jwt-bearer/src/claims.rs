@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::OnceLock;
 
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess};
+use serde::de::{self, MapAccess, SeqAccess};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -105,9 +105,9 @@ impl PartialEq for Claims {
 }
 
 /// The registered claims, each kept as its raw JSON text until checked, so
-/// that a wrong type is reported for that claim.
+/// that a wrong type is reported for that claim. Other claims are skipped.
 ///
-/// Before it, [`ValidClaimsSet`] checks every claim, fully: RFC 7519 §4
+/// Before this is read, [`ValidClaimsSet`] checks every claim, fully: RFC 7519 §4
 /// wants unique claim names, and a handler reading [`Claims::raw`] must see
 /// every claim the token has. serde's `IgnoredAny` skips a value without
 /// decoding its strings (a lone surrogate passes) or counting its depth,
@@ -115,70 +115,37 @@ impl PartialEq for Claims {
 /// token that was accepted — a handler checking a claim's absence would
 /// fail open. [`Valid`] fails exactly where building the map would, without
 /// allocating.
-#[derive(Default)]
+#[derive(Deserialize)]
 struct Registered<'a> {
+    #[serde(default, borrow, deserialize_with = "raw")]
     iss: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     aud: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     exp: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     nbf: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     iat: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     sub: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     client_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     jti: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     scope: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     scp: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     permissions: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
     cnf: Option<&'a RawValue>,
 }
 
-impl<'a> Registered<'a> {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<&'a RawValue>> {
-        Some(match name {
-            "iss" => &mut self.iss,
-            "aud" => &mut self.aud,
-            "exp" => &mut self.exp,
-            "nbf" => &mut self.nbf,
-            "iat" => &mut self.iat,
-            "sub" => &mut self.sub,
-            "client_id" => &mut self.client_id,
-            "jti" => &mut self.jti,
-            "scope" => &mut self.scope,
-            "scp" => &mut self.scp,
-            "permissions" => &mut self.permissions,
-            "cnf" => &mut self.cnf,
-            _ => return None,
-        })
-    }
-}
-
-impl<'de> Deserialize<'de> for Registered<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-
-        impl<'de> de::Visitor<'de> for Visitor {
-            type Value = Registered<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JWT claims set (a JSON object)")
-            }
-
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Registered<'de>, M::Error> {
-                let mut registered = Registered::default();
-                while let Some(name) = map.next_key::<Name<'de>>()? {
-                    match registered.slot(name.as_str()) {
-                        Some(Some(_)) => return Err(de::Error::custom("repeated claim")),
-                        Some(slot) => *slot = Some(map.next_value()?),
-                        None => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(registered)
-            }
-        }
-
-        d.deserialize_map(Visitor)
-    }
+/// Present means `Some`, even for `null` (which `Option` would map to `None`).
+fn raw<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// The whole claims set checked as the claims map would be built from it,
