@@ -67,7 +67,7 @@ pub struct TokenCache {
 impl TokenCache {
     /// A cache of at most `capacity` tokens holding at most `max_bytes`;
     /// either 0 disables it.
-    pub fn new(capacity: usize, max_bytes: u64) -> Self {
+    pub(crate) fn new(capacity: usize, max_bytes: u64) -> Self {
         let entries = (capacity > 0 && max_bytes > 0).then(|| {
             let floor = (max_bytes / capacity as u64).max(1);
             Cache::with_weighter(capacity, max_bytes, ByBytes { floor })
@@ -77,7 +77,7 @@ impl TokenCache {
 
     /// The claims of `token` if it was verified before and is still valid
     /// at `now` with a key that is still in `keys`.
-    pub fn get(&self, token: &str, now: f64, keys: &KeySet) -> Option<Arc<Claims>> {
+    pub(crate) fn get(&self, token: &str, now: f64, keys: &KeySet) -> Option<Arc<Claims>> {
         let entries = self.entries.as_ref()?;
         let found = entries.get(token);
         match found {
@@ -97,7 +97,13 @@ impl TokenCache {
 
     /// Remembers a fully verified token until `valid_until` (seconds since
     /// the epoch), for as long as the key `key` stays in the key set.
-    pub fn insert(&self, token: &str, claims: Arc<Claims>, valid_until: f64, key: Fingerprint) {
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        claims: Arc<Claims>,
+        valid_until: f64,
+        key: Fingerprint,
+    ) {
         if let Some(entries) = &self.entries {
             let bytes = (token.len() + claims.heap_size() + ENTRY_OVERHEAD) as u64;
             entries.insert(token.into(), Arc::new(Entry { claims, valid_until, key, bytes }));
@@ -114,13 +120,14 @@ impl TokenCache {
     }
 
     /// The bytes the cached entries hold, as weighed (see the module docs).
-    pub fn weight(&self) -> u64 {
+    #[cfg(test)]
+    fn weight(&self) -> u64 {
         self.entries.as_ref().map_or(0, |entries| entries.weight())
     }
 
     /// Whether the cache is on (`token_cache_capacity` and
     /// `token_cache_max_bytes` both above 0).
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         self.entries.is_some()
     }
 

@@ -45,7 +45,7 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 
 /// Why a document could not be fetched. Displays as one line with the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchError {
+pub(crate) struct FetchError {
     pub url: String,
     pub cause: String,
 }
@@ -66,7 +66,7 @@ impl std::error::Error for FetchError {}
 
 /// The shared HTTP client for discovery and JWKS requests.
 #[derive(Debug, Clone)]
-pub struct Fetcher {
+pub(crate) struct Fetcher {
     client: reqwest::Client,
     timeout: Duration,
 }
@@ -77,7 +77,7 @@ impl Fetcher {
     /// With `loopback_only` set, proxy variables are ignored: a proxy can't
     /// reach this machine's loopback, so routing a loopback issuer through
     /// `HTTP_PROXY` could only fail.
-    pub fn new(timeout: Duration, loopback_only: bool) -> Result<Self, String> {
+    pub(crate) fn new(timeout: Duration, loopback_only: bool) -> Result<Self, String> {
         let redirects = Policy::custom(|attempt: Attempt<'_>| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error("too many redirects")
@@ -102,7 +102,7 @@ impl Fetcher {
     }
 
     /// GETs `url` and returns its body: 200 only, at most [`MAX_BODY`] bytes.
-    pub async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+    pub(crate) async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
         check_url(url).map_err(|problem| FetchError::new(url, problem))?;
         let describe = |e: reqwest::Error| {
             let cause = if e.is_timeout() {
@@ -143,7 +143,10 @@ impl Fetcher {
     }
 
     /// GETs `url` and parses its body as `T`.
-    pub async fn get_json<T: for<'de> Deserialize<'de>>(&self, url: &Url) -> Result<T, FetchError> {
+    pub(crate) async fn get_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        url: &Url,
+    ) -> Result<T, FetchError> {
         let body = self.get(url).await?;
         serde_json::from_slice(&body)
             .map_err(|e| FetchError::new(url, format!("invalid JSON: {e}")))

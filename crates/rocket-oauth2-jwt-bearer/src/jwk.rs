@@ -29,24 +29,20 @@ use crate::key_checks;
 /// refreshes: the token cache drops what a key verified once it is gone.
 pub(crate) type Fingerprint = [u8; 16];
 
-/// Public key material.
+/// Public key material. (Internal: its fields need no docs.)
 #[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)]
 pub enum PublicKey<'a> {
     /// Big-endian modulus and exponent.
-    #[allow(missing_docs)]
     Rsa { n: &'a [u8], e: &'a [u8] },
     /// An uncompressed P-256 or P-384 point (`04 || x || y`).
-    #[allow(missing_docs)]
     Ec { point: &'a [u8] },
     /// A 32-byte Ed25519 public key.
-    #[allow(missing_docs)]
     Ed25519 { x: &'a [u8] },
     /// A DER public key (SubjectPublicKeyInfo, or PKCS#1 for RSA), as in a
     /// PEM file.
-    #[allow(missing_docs)]
     Der { der: &'a [u8] },
     /// A shared secret for HS256/384/512.
-    #[allow(missing_docs)]
     Secret { secret: &'a [u8] },
 }
 
@@ -190,23 +186,23 @@ impl VerifyingKey {
     }
 
     /// The key's `kid`, if it has one.
-    pub fn kid(&self) -> Option<&str> {
+    pub(crate) fn kid(&self) -> Option<&str> {
         self.kid.as_deref()
     }
 
     /// Its identity across refreshes.
-    pub fn fingerprint(&self) -> &Fingerprint {
+    pub(crate) fn fingerprint(&self) -> &Fingerprint {
         &self.fingerprint
     }
 
     /// Whether this key may verify a token signed with `alg`.
-    pub fn fits(&self, alg: Algorithm) -> bool {
+    pub(crate) fn fits(&self, alg: Algorithm) -> bool {
         self.algorithms.contains(alg)
     }
 
     /// Whether `signature` is `alg`'s valid signature of `message` under
     /// this key.
-    pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         match self.verifiers.iter().find(|(a, _)| *a == alg) {
             Some((_, Backend::Public(key))) => key.verify_sig(message, signature).is_ok(),
             // Constant-time comparison of the tag.

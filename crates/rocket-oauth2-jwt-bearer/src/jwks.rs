@@ -100,18 +100,18 @@ impl KeySet {
     }
 
     /// Whether the key with this fingerprint is in the set.
-    pub fn has_fingerprint(&self, fingerprint: &Fingerprint) -> bool {
+    pub(crate) fn has_fingerprint(&self, fingerprint: &Fingerprint) -> bool {
         self.fingerprints.contains(fingerprint)
     }
 
     /// Whether some key carries `kid`.
-    pub fn has_kid(&self, kid: &str) -> bool {
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
         self.ignore_kid || self.by_kid.contains_key(kid)
     }
 
     /// The key to verify a token with `kid` and `alg`. Without a `kid`, only
     /// an unambiguous choice is made: exactly one key fits `alg`.
-    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<&VerifyingKey> {
+    pub(crate) fn find(&self, kid: Option<&str>, alg: Algorithm) -> Option<&VerifyingKey> {
         let kid = kid.filter(|_| !self.ignore_kid);
         match kid {
             Some(kid) => {
@@ -130,7 +130,7 @@ impl KeySet {
 }
 
 /// Where a store refetches its keys from.
-pub struct JwksSource {
+pub(crate) struct JwksSource {
     pub url: Url,
     pub fetcher: Fetcher,
     pub allowed: AlgSet,
@@ -142,7 +142,7 @@ pub struct JwksSource {
 
 /// What the store knows about its own freshness, for logs and readiness.
 #[derive(Debug, Clone, Default)]
-pub struct Freshness {
+pub(crate) struct Freshness {
     pub last_success: Option<SystemTime>,
     pub last_error: Option<String>,
     pub failures_in_a_row: u32,
@@ -176,7 +176,7 @@ impl KeyStore {
     }
 
     /// Fetches the key set from `source` once; fails if it can't be loaded.
-    pub async fn load(source: JwksSource) -> Result<Self, String> {
+    pub(crate) async fn load(source: JwksSource) -> Result<Self, String> {
         let keys = fetch(&source).await?;
         let store = Self::with(keys, Some(source));
         {
@@ -201,30 +201,30 @@ impl KeyStore {
     }
 
     /// The current key set.
-    pub fn snapshot(&self) -> Arc<KeySet> {
+    pub(crate) fn snapshot(&self) -> Arc<KeySet> {
         self.current.load_full()
     }
 
     /// Counts successful swaps; a request compares it before and after
     /// waiting to know whether someone else's fetch brought new keys.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Fetch results so far.
-    pub fn freshness(&self) -> Freshness {
+    pub(crate) fn freshness(&self) -> Freshness {
         self.freshness.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// How often to refresh, and how soon to first retry a failed refresh;
     /// `None` for fixed keys.
-    pub fn refresh_schedule(&self) -> Option<(Duration, Duration)> {
+    pub(crate) fn refresh_schedule(&self) -> Option<(Duration, Duration)> {
         let source = self.source.as_ref()?;
         Some((source.max_age, source.cooldown.max(Duration::from_secs(1))))
     }
 
     /// Fetches the key set now and swaps it in; on failure keeps the old one.
-    pub async fn refresh(&self) -> Result<(), String> {
+    pub(crate) async fn refresh(&self) -> Result<(), String> {
         let Some(source) = &self.source else {
             return Ok(());
         };
@@ -235,7 +235,7 @@ impl KeyStore {
     /// Called when a token's `kid` is not in `seen`, the snapshot it was
     /// checked against. Returns a newer snapshot if one is (or becomes)
     /// available without exceeding one fetch per cooldown, else `None`.
-    pub async fn refetch_for_unknown_kid(&self, seen: u64) -> Option<Arc<KeySet>> {
+    pub(crate) async fn refetch_for_unknown_kid(&self, seen: u64) -> Option<Arc<KeySet>> {
         let source = self.source.as_ref()?;
         if self.generation() != seen {
             return Some(self.snapshot());

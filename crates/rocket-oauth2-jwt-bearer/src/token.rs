@@ -110,7 +110,7 @@ impl Verifier {
     }
 
     /// Its key store.
-    pub fn keys(&self) -> &Arc<KeyStore> {
+    pub(crate) fn keys(&self) -> &Arc<KeyStore> {
         &self.keys
     }
 
