@@ -98,8 +98,13 @@ impl Logger {
     /// connection: everything Rocket (or its HTTP layer) writes at those
     /// levels after launch.
     fn is_per_request(record: &Record<'_>, level: Level) -> bool {
-        let module = record.module_path().unwrap_or_else(|| record.target());
-        let rocket = module.starts_with("rocket") || record.target().starts_with("rocket");
+        // Rocket's own crates only: `rocket_oauth2_jwt_bearer` shares the
+        // prefix, and its warnings (one per JWKS failure streak) are
+        // bounded already.
+        let is_rocket = |path: &str| {
+            path == "rocket" || path.starts_with("rocket::") || path.starts_with("rocket_http")
+        };
+        let rocket = is_rocket(record.target()) || record.module_path().is_some_and(is_rocket);
         level <= Level::Warn && rocket && !Self::is_launch(record)
     }
 }
@@ -244,6 +249,23 @@ mod tests {
         ] {
             assert_eq!(redact_query_tokens(line), expected, "{line}");
         }
+    }
+
+    #[test]
+    fn only_rockets_own_warnings_are_rate_limited() {
+        let record = |target: &'static str, level| {
+            let args = format_args!("x");
+            let mut builder = Record::builder();
+            builder.target(target).module_path(Some(target)).args(args);
+            Logger::is_per_request(&builder.build(), level)
+        };
+        assert!(record("rocket::server", Level::Warn));
+        assert!(record("rocket::request::request", Level::Error));
+        assert!(record("rocket_http::listener", Level::Warn));
+        assert!(!record("rocket::server", Level::Info));
+        assert!(!record("rocket::launch", Level::Warn));
+        assert!(!record("rocket_oauth2_jwt_bearer::jwks", Level::Warn));
+        assert!(!record("auth0_rocket_api::idle_connections", Level::Warn));
     }
 
     #[test]
