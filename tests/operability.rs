@@ -99,3 +99,16 @@ async fn a_bad_metrics_setting_stops_launch() {
     let error = launch_error(figment(&idp, json!({})).merge(("metrics", "sometimes"))).await;
     assert!(error.contains("fairing"), "{error}");
 }
+
+#[rocket::async_test]
+async fn a_bad_idle_timeout_stops_launch() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    for bad in [json!("soon"), json!(-1), json!(1e9)] {
+        let error =
+            launch_error(figment(&idp, json!({})).merge(("idle_timeout", bad.clone()))).await;
+        assert!(error.contains("fairing"), "{bad}: {error}");
+    }
+    let fine = figment(&idp, json!({})).merge(("idle_timeout", 0.5));
+    assert_eq!(client_for(fine).await.get("/health").dispatch().await.status(), Status::Ok);
+}
