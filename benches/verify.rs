@@ -13,8 +13,6 @@
 #[path = "../tests/common/keys.rs"]
 mod keys;
 
-use std::sync::Arc;
-
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -34,11 +32,8 @@ fn verifier(keys: &[&TestKey], cache: usize) -> Verifier {
     let jwks = json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() });
     let allowed = AlgSet::of(&default_algorithms());
     let (set, _) = KeySet::from_jwks(jwks.to_string().as_bytes(), allowed).unwrap();
-    let policy = Policy {
-        token_cache_capacity: cache,
-        ..Policy::new(ISSUER, vec![AUDIENCE.into()], allowed)
-    };
-    Verifier::new(policy, Arc::new(KeyStore::fixed(set)))
+    let policy = Policy { token_cache_capacity: cache, ..Policy::default() };
+    Verifier::single(policy, ISSUER, vec![AUDIENCE.into()], allowed, KeyStore::fixed(set))
 }
 
 fn claims() -> serde_json::Value {

@@ -63,6 +63,7 @@ async fn metrics_count_requests_by_outcome_and_report_the_key_store() {
     get_with_token(&client, "/api/private-scoped", &no_scope).await;
     get(&client, "/api/nope", None).await;
 
+    let iss = idp.base_url();
     let response = client.get("/metrics").dispatch().await;
     assert_eq!(response.status(), Status::Ok);
     assert!(response
@@ -79,10 +80,11 @@ async fn metrics_count_requests_by_outcome_and_report_the_key_store() {
         r#"http_requests_total{route="/api/private-scoped",outcome="expired"} 1"#,
         r#"http_requests_total{route="/api/private-scoped",outcome="insufficient_scope"} 1"#,
         r#"http_requests_total{route="unmatched",outcome="404"} 1"#,
-        r#"jwks_fetches_total{result="ok"} 1"#,
-        r#"jwks_fetches_total{result="error"} 0"#,
-        "jwks_keys 1",
-        "jwks_seconds_since_refresh ",
+        &format!(r#"jwks_fetches_total{{issuer="{iss}",result="ok"}} 1"#),
+        &format!(r#"jwks_fetches_total{{issuer="{iss}",result="error"}} 0"#),
+        &format!(r#"jwks_keys{{issuer="{iss}"}} 1"#),
+        &format!(r#"jwks_failures_in_a_row{{issuer="{iss}"}} 0"#),
+        &format!(r#"jwks_seconds_since_refresh{{issuer="{iss}"}} "#),
         r#"token_cache_lookups_total{result="hit"} 0"#,
         r#"token_cache_lookups_total{result="miss"} "#,
         "# EOF",

@@ -4,7 +4,7 @@
 #[path = "common/keys.rs"]
 mod keys;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use futures::executor::block_on;
 use keys::*;
@@ -36,9 +36,18 @@ fn fixture() -> &'static Fixture {
             token_cache_capacity: 100,
             max_token_age: Some(3600.0),
             scope_claims: ScopeClaims { scope: true, scp: true, permissions: true },
-            ..Policy::new(ISSUER, vec![AUDIENCE.into()], allowed)
+            ..Policy::default()
         };
-        Fixture { key, verifier: Verifier::new(policy, Arc::new(KeyStore::fixed(set))) }
+        Fixture {
+            key,
+            verifier: Verifier::single(
+                policy,
+                ISSUER,
+                vec![AUDIENCE.into()],
+                allowed,
+                KeyStore::fixed(set),
+            ),
+        }
     })
 }
 

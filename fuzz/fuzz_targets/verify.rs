@@ -31,9 +31,10 @@ fn verifier() -> &'static Verifier {
             max_token_age: Some(3600.0),
             strict: true,
             scope_claims: ScopeClaims { scope: true, scp: true, permissions: true },
-            ..Policy::new("https://issuer.fuzz/", vec!["https://api.fuzz".into()], AlgSet::of(&[alg]))
+            ..Policy::default()
         };
-        Verifier::new(policy, Arc::new(KeyStore::fixed(KeySet::ignoring_kid(vec![key]))))
+        let keys = KeyStore::fixed(KeySet::ignoring_kid(vec![key]));
+        Verifier::single(policy, "https://issuer.fuzz/", vec!["https://api.fuzz".into()], AlgSet::of(&[alg]), keys)
     })
 }
 

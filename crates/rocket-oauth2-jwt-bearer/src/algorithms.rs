@@ -46,6 +46,16 @@ impl AlgSet {
         self.0 & Self::bit(alg) != 0
     }
 
+    /// Every algorithm.
+    pub fn all() -> Self {
+        Self::of(&ALL)
+    }
+
+    /// The algorithms in either set.
+    pub fn union(self, other: AlgSet) -> Self {
+        AlgSet(self.0 | other.0)
+    }
+
     /// The algorithms in both sets.
     pub fn intersect(self, other: AlgSet) -> Self {
         AlgSet(self.0 & other.0)

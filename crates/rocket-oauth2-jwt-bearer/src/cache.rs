@@ -7,7 +7,9 @@
 //! - it carries the fingerprint of the key that verified it, and is dropped
 //!   at the first lookup after that key left the key set;
 //! - only fully valid tokens are inserted, and the cache belongs to one
-//!   verifier, whose settings don't change while it lives.
+//!   verifier, whose settings don't change while it lives; an entry keeps
+//!   the key store of the issuer that verified it, so with several issuers
+//!   a key leaving one issuer's set invalidates exactly that issuer's tokens.
 //!
 //! Route-level checks (scopes) are not cached: guards run them on every
 //! request against the cached claims.
@@ -28,13 +30,15 @@ use quick_cache::Weighter;
 
 use crate::claims::Claims;
 use crate::jwk::Fingerprint;
-use crate::jwks::KeySet;
+use crate::jwks::KeyStore;
 
 #[derive(Debug)]
 struct Entry {
     claims: Arc<Claims>,
     valid_until: f64,
     key: Fingerprint,
+    /// The store of the issuer whose key verified it.
+    store: Arc<KeyStore>,
     /// What the entry holds, in bytes, as weighed at insertion.
     bytes: u64,
 }
@@ -76,12 +80,12 @@ impl TokenCache {
     }
 
     /// The claims of `token` if it was verified before and is still valid
-    /// at `now` with a key that is still in `keys`.
-    pub(crate) fn get(&self, token: &str, now: f64, keys: &KeySet) -> Option<Arc<Claims>> {
+    /// at `now` with a key that is still in its issuer's key set.
+    pub(crate) fn get(&self, token: &str, now: f64) -> Option<Arc<Claims>> {
         let entries = self.entries.as_ref()?;
         let found = entries.get(token);
         match found {
-            Some(entry) if now < entry.valid_until && keys.has_fingerprint(&entry.key) => {
+            Some(entry) if now < entry.valid_until && entry.store.has_fingerprint(&entry.key) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return Some(entry.claims.clone());
             }
@@ -96,17 +100,19 @@ impl TokenCache {
     }
 
     /// Remembers a fully verified token until `valid_until` (seconds since
-    /// the epoch), for as long as the key `key` stays in the key set.
+    /// the epoch), for as long as the key `key` stays in `store`.
     pub(crate) fn insert(
         &self,
         token: &str,
         claims: Arc<Claims>,
         valid_until: f64,
         key: Fingerprint,
+        store: Arc<KeyStore>,
     ) {
         if let Some(entries) = &self.entries {
             let bytes = (token.len() + claims.heap_size() + ENTRY_OVERHEAD) as u64;
-            entries.insert(token.into(), Arc::new(Entry { claims, valid_until, key, bytes }));
+            let entry = Entry { claims, valid_until, key, store, bytes };
+            entries.insert(token.into(), Arc::new(entry));
         }
     }
 
@@ -161,9 +167,10 @@ mod tests {
 
     fn fill(cache: &TokenCache, count: usize, token_size: usize) {
         let claims = claims(token_size * 3 / 4);
+        let store = Arc::new(KeyStore::fixed(crate::jwks::KeySet::new(vec![])));
         for i in 0..count {
             let token = format!("{i:08}{}", "t".repeat(token_size - 8));
-            cache.insert(&token, claims.clone(), 1e10, [0; 16]);
+            cache.insert(&token, claims.clone(), 1e10, [0; 16], store.clone());
         }
     }
 

@@ -223,6 +223,15 @@ pub enum AuthError {
         /// The fixed `error_description`.
         description: Cow<'static, str>,
     },
+    /// 503: the token's issuer is trusted but has no keys yet (it was down
+    /// at launch under `require_keys_at_launch = false`, or a resolver's
+    /// issuer can't be loaded now). Not 401: the token may be fine, and a
+    /// client must not throw it away.
+    #[non_exhaustive]
+    IssuerUnavailable {
+        /// Seconds until the keys are next tried, for `Retry-After`.
+        retry_after: u32,
+    },
     /// A guard ran in a Rocket without the auth fairing: a programming error.
     NotConfigured,
 }
@@ -236,6 +245,7 @@ impl AuthError {
             AuthError::MissingScopeClaim { .. }
             | AuthError::InsufficientScope { .. }
             | AuthError::ClaimCheck { .. } => Status::Forbidden,
+            AuthError::IssuerUnavailable { .. } => Status::ServiceUnavailable,
             AuthError::NotConfigured => Status::InternalServerError,
         }
     }
@@ -243,7 +253,9 @@ impl AuthError {
     /// The RFC 6750 `error` code, if any.
     pub fn code(&self) -> Option<&'static str> {
         match self {
-            AuthError::MissingCredentials | AuthError::NotConfigured => None,
+            AuthError::MissingCredentials
+            | AuthError::NotConfigured
+            | AuthError::IssuerUnavailable { .. } => None,
             AuthError::InvalidRequest(_) => Some("invalid_request"),
             AuthError::InvalidToken(_) => Some("invalid_token"),
             AuthError::MissingScopeClaim { .. }
@@ -263,6 +275,7 @@ impl AuthError {
             AuthError::MissingScopeClaim { .. } => "missing_scope_claim",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
             AuthError::ClaimCheck { .. } => "claim_check",
+            AuthError::IssuerUnavailable { .. } => "issuer_unavailable",
             AuthError::NotConfigured => "not_configured",
         }
     }
@@ -276,11 +289,14 @@ impl AuthError {
             AuthError::MissingScopeClaim { claim, .. } => claim.missing(),
             AuthError::InsufficientScope { .. } => "Insufficient Scope",
             AuthError::ClaimCheck { description } => description,
+            AuthError::IssuerUnavailable { .. } => {
+                "The token's issuer is temporarily unavailable; retry later"
+            }
             AuthError::NotConfigured => "Internal Server Error",
         }
     }
 
-    /// The `WWW-Authenticate` value, or `None` for a server error.
+    /// The `WWW-Authenticate` value, or `None` for a server error (500, 503).
     pub fn challenge(&self) -> Option<String> {
         self.challenge_with(None)
     }
@@ -289,7 +305,7 @@ impl AuthError {
     /// and 403 answers when the protected-resource metadata is served.
     pub(crate) fn challenge_with(&self, resource_metadata: Option<&str>) -> Option<String> {
         let mut challenge = match (self, self.code()) {
-            (AuthError::NotConfigured, _) => return None,
+            (AuthError::NotConfigured | AuthError::IssuerUnavailable { .. }, _) => return None,
             (_, None) => format!("Bearer realm=\"{REALM}\""),
             (_, Some(code)) => format!(
                 "Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{}\"",
@@ -338,6 +354,9 @@ impl<'r> Responder<'r, 'static> for AuthError {
         let metadata = req.rocket().state::<ResourceMetadata>().map(ResourceMetadata::url);
         if let Some(challenge) = self.challenge_with(metadata) {
             response.set_header(Header::new("WWW-Authenticate", challenge));
+        }
+        if let AuthError::IssuerUnavailable { retry_after } = self {
+            response.set_header(Header::new("Retry-After", retry_after.to_string()));
         }
 
         Ok(response)

@@ -24,27 +24,34 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Build, Data, Orbit, Request, Response, Rocket};
 
-use crate::algorithms::AlgSet;
+use crate::connect::{connect, keep_fresh, load_then_keep_fresh};
 use crate::credentials::QueryTokens;
-use crate::fetch::{check_url, discover, is_loopback, Fetcher};
 use crate::guards::Authenticated;
-use crate::jwk::{parse_jwk, pem_to_der, PublicKey, VerifyingKey};
-use crate::jwks::{JwksSource, KeySet, KeyStore};
+use crate::resolver::IssuerResolver;
 use crate::resource_metadata::ResourceMetadata;
-use crate::settings::{ConfigError, IssuerFrom, JwksFrom, KeySource, Settings};
-use crate::token::{Policy, Verifier};
+use crate::settings::{ConfigError, Settings};
+use crate::token::Verifier;
 
-/// Loads and refreshes the issuer's keys, and manages what the guards
+/// Loads and refreshes the issuers' keys, and manages what the guards
 /// verify tokens with. Attach it once; a second one replaces the first.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct JwtAuth {
     settings: Option<Settings>,
+    resolver: Option<Arc<dyn IssuerResolver>>,
+}
+
+impl fmt::Debug for JwtAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtAuth")
+            .field("settings", &self.settings)
+            .field("resolver", &self.resolver.is_some())
+            .finish()
+    }
 }
 
 impl JwtAuth {
@@ -52,6 +59,13 @@ impl JwtAuth {
     /// (`Rocket.toml`, `ROCKET_AUTH`, ...).
     pub fn fairing() -> Self {
         JwtAuth::default()
+    }
+
+    /// Also trusts the issuers `resolver` approves at run time, besides the
+    /// configured ones (see [`IssuerResolver`]).
+    pub fn with_resolver(mut self, resolver: impl IssuerResolver) -> Self {
+        self.resolver = Some(Arc::new(resolver));
+        self
     }
 
     /// The fairing with settings made in code; Rocket's figment is not read.
@@ -67,7 +81,7 @@ impl JwtAuth {
     /// # Ok::<(), rocket_oauth2_jwt_bearer::ConfigError>(())
     /// ```
     pub fn with_settings(settings: Settings) -> Self {
-        JwtAuth { settings: Some(settings) }
+        JwtAuth { settings: Some(settings), resolver: None }
     }
 }
 
@@ -81,8 +95,9 @@ pub enum LaunchError {
     /// `public_key` (or `secret`) is not a usable key.
     #[non_exhaustive]
     Key {
-        /// `public_key` or `secret`.
-        setting: &'static str,
+        /// `public_key` or `secret` (`issuers[1].public_key`, ... for an
+        /// `issuers` entry).
+        setting: String,
         /// Why.
         cause: String,
     },
@@ -101,6 +116,13 @@ pub enum LaunchError {
         url: String,
         /// Why (every skipped key's reason, when none was usable).
         cause: String,
+    },
+    /// Several issuers failed to load (with `require_keys_at_launch`): each
+    /// one's reason.
+    #[non_exhaustive]
+    Issuers {
+        /// Why each failed, in configuration order.
+        failures: Vec<LaunchError>,
     },
     /// `dev_issuer` is on, and the development issuer could not start.
     #[non_exhaustive]
@@ -123,6 +145,13 @@ impl fmt::Display for LaunchError {
             LaunchError::KeySet { url, cause } => {
                 write!(f, "could not load the JSON Web Key Set from {url}: {cause}")
             }
+            LaunchError::Issuers { failures } => {
+                write!(f, "{} issuers have no keys:", failures.len())?;
+                for (i, failure) in failures.iter().enumerate() {
+                    write!(f, "{} {failure}", if i == 0 { "" } else { ";" })?;
+                }
+                Ok(())
+            }
             LaunchError::DevIssuer { cause } => write!(f, "auth.dev_issuer: {cause}"),
         }
     }
@@ -140,189 +169,6 @@ impl std::error::Error for LaunchError {
 impl From<ConfigError> for LaunchError {
     fn from(error: ConfigError) -> Self {
         LaunchError::Config(error)
-    }
-}
-
-/// Builds the verifier for `settings` from a key source that needs no
-/// Rocket: everything but the development issuer.
-///
-/// An identity provider that can't be reached (or answers garbage) is
-/// retried with backoff for `jwks_launch_retry` seconds before launch gives
-/// up, so that a service and its provider starting together don't race.
-pub(crate) async fn connect(settings: &Settings) -> Result<Verifier, LaunchError> {
-    for warning in &settings.warnings {
-        log::warn!("JWT auth: {warning}");
-    }
-    match &settings.source {
-        KeySource::DevIssuer => Err(LaunchError::DevIssuer {
-            cause: "the development issuer needs a Rocket to serve it: attach JwtAuth".into(),
-        }),
-        KeySource::StaticKey { public_key, issuer } => {
-            let keys = static_keys(public_key, settings)
-                .map_err(|cause| LaunchError::Key { setting: "public_key", cause })?;
-            log::info!("JWT auth: issuer {issuer}, {} static key(s)", keys.len());
-            Ok(verifier(settings, issuer.clone(), KeyStore::fixed(keys)))
-        }
-        KeySource::Secret { secret, alg, issuer } => {
-            let issuer = match issuer {
-                IssuerFrom::Given(issuer) => issuer.clone(),
-                IssuerFrom::Discovered(base) => {
-                    let discovery = with_retries(settings, || async {
-                        let fetcher = fetcher(settings, base)?;
-                        discover(&fetcher, base).await.map_err(|cause| LaunchError::Discovery {
-                            base_url: base.to_string(),
-                            cause,
-                        })
-                    });
-                    discovery.await?.issuer
-                }
-            };
-            let secret = PublicKey::Secret { secret: secret.as_bytes() };
-            let key = VerifyingKey::new(None, secret, AlgSet::of(&[*alg]))
-                .map_err(|cause| LaunchError::Key { setting: "secret", cause })?;
-            log::info!("JWT auth: issuer {issuer}, {alg:?} with a shared secret");
-            Ok(verifier(settings, issuer, KeyStore::fixed(KeySet::ignoring_kid(vec![key]))))
-        }
-        KeySource::Jwks(from) => {
-            let (issuer, keys) = with_retries(settings, || load_keys(settings, from)).await?;
-            Ok(verifier(settings, issuer, keys))
-        }
-    }
-}
-
-/// Runs `attempt` until it succeeds or `jwks_launch_retry` has passed,
-/// doubling the delay from 250 ms.
-async fn with_retries<T, F, Fut>(settings: &Settings, attempt: F) -> Result<T, LaunchError>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, LaunchError>>,
-{
-    let give_up = Instant::now() + settings.jwks_launch_retry();
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match attempt().await {
-            Ok(value) => return Ok(value),
-            Err(reason) if Instant::now() + delay < give_up => {
-                log::warn!("JWT auth: {reason}; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            Err(reason) => return Err(reason),
-        }
-    }
-}
-
-fn fetcher(settings: &Settings, url: &reqwest::Url) -> Result<Fetcher, LaunchError> {
-    Fetcher::new(settings.jwks_timeout(), is_loopback(url))
-        .map_err(|cause| LaunchError::KeySet { url: url.to_string(), cause })
-}
-
-/// Discovery (if configured) and the first JWKS fetch: the issuer to
-/// require and the loaded key store.
-async fn load_keys(
-    settings: &Settings,
-    from: &JwksFrom,
-) -> Result<(String, KeyStore), LaunchError> {
-    // One HTTP client for discovery and every JWKS fetch after it.
-    let (issuer, jwks_uri, fetcher) = match from {
-        JwksFrom::Direct { issuer, jwks_uri } => {
-            (issuer.clone(), jwks_uri.clone(), fetcher(settings, jwks_uri)?)
-        }
-        JwksFrom::Discovery { base_url, issuer, jwks_uri } => {
-            let fetcher = fetcher(settings, base_url)?;
-            let failed =
-                |cause: String| LaunchError::Discovery { base_url: base_url.to_string(), cause };
-            let document = discover(&fetcher, base_url).await.map_err(failed)?;
-            let jwks_uri = match jwks_uri {
-                Some(uri) => uri.clone(),
-                None => {
-                    let discovered = document.jwks_uri.ok_or_else(|| {
-                        failed(
-                            "the discovery document has no jwks_uri: set JWKS_URI (and ISSUER)"
-                                .into(),
-                        )
-                    })?;
-                    reqwest::Url::parse(&discovered)
-                        .map_err(|e| e.to_string())
-                        .and_then(|uri| check_url(&uri).map(|()| uri))
-                        .map_err(|e| {
-                            failed(format!("discovered jwks_uri {discovered:?} is unusable: {e}"))
-                        })?
-                }
-            };
-            (issuer.clone().unwrap_or(document.issuer), jwks_uri, fetcher)
-        }
-    };
-
-    let source = JwksSource {
-        fetcher,
-        url: jwks_uri.clone(),
-        allowed: settings.allowed,
-        cooldown: settings.jwks_cooldown(),
-        max_age: settings.jwks_cache_max_age(),
-    };
-    let keys = KeyStore::load(source)
-        .await
-        .map_err(|cause| LaunchError::KeySet { url: jwks_uri.to_string(), cause })?;
-    log::info!("JWT auth: issuer {issuer}, {} key(s) from {jwks_uri}", keys.snapshot().len());
-    Ok((issuer, keys))
-}
-
-fn verifier(settings: &Settings, issuer: String, keys: KeyStore) -> Verifier {
-    let policy = Policy {
-        issuer,
-        audiences: settings.audiences.clone(),
-        algorithms: settings.allowed,
-        clock_tolerance: settings.clock_tolerance().as_secs_f64(),
-        max_token_size: settings.max_token_size(),
-        allow_query_token: settings.allow_query_token(),
-        token_cache_capacity: settings.token_cache_capacity(),
-        token_cache_max_bytes: settings.token_cache_max_bytes(),
-        max_token_age: settings.max_token_age().map(|age| age.as_secs_f64()),
-        strict: settings.strict(),
-        scope_claims: settings.scope_claims,
-    };
-    Verifier::new(policy, Arc::new(keys))
-}
-
-/// The key set of a static `public_key`: PEM (whose algorithm is
-/// `token_signing_alg`), a JWK, or a JWK Set.
-fn static_keys(public_key: &str, settings: &Settings) -> Result<KeySet, String> {
-    let text = public_key.trim();
-    if text.starts_with("-----BEGIN") {
-        let der = pem_to_der(text)?;
-        let alg = settings
-            .token_signing_alg()
-            .ok_or("a PEM key needs token_signing_alg (TOKEN_SIGNING_ALG), e.g. RS256")?;
-        let key = VerifyingKey::new(None, PublicKey::Der { der: &der }, AlgSet::of(&[alg]))?;
-        // The key is configured, not chosen by `kid`: any `kid` names it.
-        return Ok(KeySet::ignoring_kid(vec![key]));
-    }
-
-    let jwk: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("neither a PEM key nor JSON ({e})"))?;
-    if jwk.get("keys").is_some() {
-        let (keys, skipped) = KeySet::from_jwks(text.as_bytes(), settings.allowed)?;
-        skipped.iter().for_each(|line| log::warn!("JWT auth: public_key: {line}"));
-        return Ok(keys);
-    }
-    Ok(KeySet::new(vec![parse_jwk(&jwk, settings.allowed)?]))
-}
-
-/// Refreshes `keys` on schedule until the task is dropped. After a failure
-/// it retries sooner, doubling the delay up to the normal interval.
-async fn keep_fresh(keys: Arc<KeyStore>) {
-    let Some((every, first_retry)) = keys.refresh_schedule() else {
-        return;
-    };
-    let mut delay = every;
-    loop {
-        tokio::time::sleep(delay).await;
-        delay = match keys.refresh().await {
-            Ok(()) => every,
-            Err(_) if delay >= every => first_retry.min(every),
-            Err(_) => (delay * 2).min(every),
-        };
     }
 }
 
@@ -345,38 +191,62 @@ impl Fairing for JwtAuth {
             Err(error) => return fail(rocket, &LaunchError::Config(error)),
         };
         let profile = rocket.figment().profile().clone();
-        let (rocket, verifier) = match settings.source {
+        let (rocket, verifier) = if settings.uses_dev_issuer() {
             // Settings built in code are checked as the debug profile's:
             // the Rocket's own profile decides.
-            KeySource::DevIssuer if profile != "debug" => {
+            if profile != "debug" {
                 let cause = format!("the development issuer never runs in the `{profile}` profile");
                 return fail(rocket, &LaunchError::DevIssuer { cause });
             }
-            KeySource::DevIssuer => match dev_issuer(&rocket, &settings) {
+            match dev_issuer(&rocket, &settings) {
                 Ok((mount, verifier)) => (mount(rocket), verifier),
                 Err(error) => return fail(rocket, &error),
-            },
-            _ => match connect(&settings).await {
+            }
+        } else {
+            match connect(&settings, self.resolver.clone()).await {
                 Ok(verifier) => (rocket, verifier),
                 Err(error) => return fail(rocket, &error),
-            },
+            }
         };
         let rocket = serve_metadata(rocket, &settings, &verifier);
-        Ok(rocket.manage(verifier))
+        Ok(rocket.manage(verifier).manage(LaunchSettings(Arc::new(settings))))
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
-        let Some(verifier) = rocket.state::<Verifier>() else {
+        let (Some(verifier), Some(LaunchSettings(settings))) =
+            (rocket.state::<Verifier>(), rocket.state::<LaunchSettings>())
+        else {
             return;
         };
-        let keys = verifier.keys().clone();
-        let shutdown = rocket.shutdown();
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = shutdown => log::debug!("JWKS refresh task stopped"),
-                _ = keep_fresh(keys) => {}
-            }
-        });
+        // One task per configured issuer: one issuer's slow fetch never
+        // holds up another's refresh.
+        for issuer in verifier.issuers().configured() {
+            let shutdown = rocket.shutdown();
+            let task = match issuer.keys() {
+                Some(keys) => tokio::spawn(keep_fresh(keys.clone())),
+                None => tokio::spawn(load_then_keep_fresh(settings.clone(), issuer.clone())),
+            };
+            tokio::spawn(async move {
+                shutdown.await;
+                task.abort();
+            });
+        }
+        if let Some(period) = verifier.issuers().eviction_period() {
+            let issuers = verifier.issuers().clone();
+            let shutdown = rocket.shutdown();
+            tokio::spawn(async move {
+                let sweep = async {
+                    loop {
+                        tokio::time::sleep(period).await;
+                        issuers.evict_idle();
+                    }
+                };
+                tokio::select! {
+                    _ = shutdown => {}
+                    _ = sweep => {}
+                }
+            });
+        }
     }
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
@@ -391,6 +261,9 @@ impl Fairing for JwtAuth {
     }
 }
 
+/// The settings the fairing launched with, for its liftoff tasks.
+struct LaunchSettings(Arc<Settings>);
+
 /// Mounts the RFC 9728 metadata when there is a `resource` to describe:
 /// the configured one, or the local service under the development issuer.
 fn serve_metadata(
@@ -399,9 +272,9 @@ fn serve_metadata(
     verifier: &Verifier,
 ) -> Rocket<Build> {
     let resource = &settings.resource;
-    let identifier = match (&resource.identifier, &settings.source) {
+    let identifier = match (&resource.identifier, settings.uses_dev_issuer()) {
         (Some(identifier), _) => identifier.clone(),
-        (None, KeySource::DevIssuer) => {
+        (None, true) => {
             let port = rocket.figment().extract_inner::<u16>("port").unwrap_or(0);
             format!("http://127.0.0.1:{port}")
         }
@@ -412,8 +285,12 @@ fn serve_metadata(
             return rocket;
         }
     };
-    let policy = verifier.policy();
-    match ResourceMetadata::new(&identifier, resource, &policy.issuer, policy.allow_query_token) {
+    // Configured issuers only, by their exact `iss` (or, for one still
+    // loading, the `iss` it is expected to have).
+    let issuers: Vec<String> =
+        verifier.issuers().configured().iter().map(|issuer| issuer.label()).collect();
+    let query_tokens = verifier.policy().allow_query_token;
+    match ResourceMetadata::new(&identifier, resource, &issuers, query_tokens) {
         Some(metadata) => {
             log::info!("JWT auth: protected-resource metadata at {}", metadata.url());
             rocket.manage(metadata).mount("/", ResourceMetadata::routes())
@@ -442,8 +319,15 @@ fn dev_issuer(
     let audience = settings.audiences.first().map_or(crate::settings::DEV_AUDIENCE, |a| a.as_str());
     let dev = crate::dev_issuer::generate_for(rocket, audience)
         .map_err(|cause| LaunchError::DevIssuer { cause })?;
-    let (issuer, keys) = dev.identity();
-    let verifier = verifier(settings, issuer, KeyStore::fixed(keys));
+    let (iss, keys) = dev.identity();
+    let issuer = crate::trusted_issuer::TrustedIssuer::loaded(
+        settings.issuers[0].clone(),
+        &settings.audiences,
+        iss,
+        crate::jwks::KeyStore::fixed(keys),
+    );
+    let issuers = crate::issuers::Issuers::single(issuer);
+    let verifier = Verifier::new(crate::token::Policy::from_settings(settings), issuers);
     Ok((Box::new(move |rocket| dev.mount(rocket)), verifier))
 }
 
@@ -451,16 +335,4 @@ fn dev_issuer(
 fn dev_issuer(_: &Rocket<Build>, _: &Settings) -> Result<(Mount, Verifier), LaunchError> {
     let cause = "this build has no development issuer (the crate's `dev-issuer` feature)".into();
     Err(LaunchError::DevIssuer { cause })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[tokio::test]
-    async fn a_store_with_fixed_keys_has_no_refresh_task() {
-        let keys = Arc::new(KeyStore::fixed(KeySet::new(vec![])));
-        tokio::time::timeout(Duration::from_secs(1), keep_fresh(keys)).await.unwrap();
-    }
 }

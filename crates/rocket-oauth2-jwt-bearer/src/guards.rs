@@ -78,7 +78,7 @@ impl BearerToken {
         };
 
         let token = credentials::bearer_token(req, verifier.policy().allow_query_token)?;
-        let claims = verifier.verify(token).await.map_err(AuthError::InvalidToken)?;
+        let claims = verifier.verify(token).await?;
         req.local_cache(|| Some(Authenticated));
         Ok(BearerToken { claims })
     }

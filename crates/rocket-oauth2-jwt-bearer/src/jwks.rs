@@ -223,6 +223,25 @@ impl KeyStore {
         Some((source.max_age, source.cooldown.max(Duration::from_secs(1))))
     }
 
+    /// Whether the current key set still holds the key `fingerprint`
+    /// names, without cloning the snapshot (the token cache asks this on
+    /// every hit).
+    pub(crate) fn has_fingerprint(&self, fingerprint: &Fingerprint) -> bool {
+        self.current.load().has_fingerprint(fingerprint)
+    }
+
+    /// Whether a refresh is due: the keys are older than `max_age`, or the
+    /// last attempt failed more than a cooldown ago.
+    pub(crate) fn refresh_due(&self) -> bool {
+        let Some(source) = &self.source else { return false };
+        let last = *self.last_attempt.lock().unwrap_or_else(|e| e.into_inner());
+        let failing =
+            self.freshness.lock().unwrap_or_else(|e| e.into_inner()).failures_in_a_row > 0;
+        let interval =
+            if failing { source.cooldown.max(Duration::from_secs(1)) } else { source.max_age };
+        last.is_none_or(|at| at.elapsed() >= interval)
+    }
+
     /// Fetches the key set now and swaps it in; on failure keeps the old one.
     pub(crate) async fn refresh(&self) -> Result<(), String> {
         let Some(source) = &self.source else {

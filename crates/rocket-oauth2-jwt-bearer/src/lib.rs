@@ -42,6 +42,7 @@
 //! |---|---|
 //! | [`JwtAuth`] | the fairing: loads the key set at ignition, refreshes it, stops on shutdown |
 //! | [`Settings`], [`SettingsBuilder`] | the checked `auth` settings, from figment or built in code |
+//! | [`IssuerSettings`], [`IssuerResolver`], [`ResolveError`] | one trusted issuer; issuers approved at run time (tenants in a database) |
 //! | [`NamedVariables`] | the Express library's `ISSUER_BASE_URL`, `AUDIENCE`, ... as a figment source |
 //! | [`BearerToken`], [`MaybeBearer`] | guards: a valid token; a valid token or none at all |
 //! | [`HasScope`], [`HasScopes`], [`AnyScope`], [`HasPermission`] | guards that also need scopes or permissions |
@@ -50,7 +51,7 @@
 //! | [`AuthError`], [`TokenError`], [`RequestError`], [`Claim`] | why a request was refused; renders itself as an RFC 6750 answer |
 //! | [`catchers()`] | JSON catchers that answer guard failures with their challenge |
 //! | [`LaunchError`], [`ConfigError`] | why launch stopped |
-//! | [`KeyStatus`] | the key set's freshness, for readiness probes |
+//! | [`KeyStatus`], [`IssuerStatus`] | each issuer's keys and their freshness, for readiness probes |
 //! | `Metrics` (feature `metrics`) | Prometheus metrics at `/metrics` |
 //! | `testing::TestIssuer` (feature `testing`) | a real issuer on loopback that mints tokens for tests |
 //!
@@ -86,6 +87,7 @@ mod algorithms;
 mod cache;
 mod catchers;
 mod claims;
+mod connect;
 mod credentials;
 #[cfg(feature = "dev-issuer")]
 mod dev_issuer;
@@ -93,11 +95,14 @@ mod error;
 mod fairing;
 mod fetch;
 mod guards;
+mod issuer_settings;
+mod issuers;
 mod jwk;
 mod jwks;
 mod key_checks;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod resolver;
 mod resource_metadata;
 mod settings;
 #[cfg(any(feature = "dev-issuer", feature = "testing"))]
@@ -106,6 +111,7 @@ mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod token;
+mod trusted_issuer;
 
 pub use catchers::catchers;
 pub use claims::Claims;
@@ -114,10 +120,12 @@ pub use fairing::{JwtAuth, LaunchError};
 pub use guards::{
     AnyScope, BearerToken, HasPermission, HasScope, HasScopes, MaybeBearer, Scope, ScopeSet,
 };
+pub use issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
 #[cfg(feature = "metrics")]
 pub use metrics::Metrics;
+pub use resolver::{IssuerResolver, ResolveError};
 pub use settings::{ConfigError, NamedVariables, Settings, SettingsBuilder};
-pub use status::KeyStatus;
+pub use status::{IssuerStatus, KeyStatus};
 
 /// Internals for this repository's benchmarks, fuzz target and property
 /// tests. Not part of the API: no stability, no documentation.
@@ -136,6 +144,6 @@ pub mod __private {
     /// Rocket (so no development issuer): the launch error, if any.
     pub async fn connect(figment: &figment::Figment) -> Result<Verifier, crate::LaunchError> {
         let settings = crate::Settings::from_figment(figment)?;
-        crate::fairing::connect(&settings).await
+        crate::connect::connect(&settings, None).await
     }
 }

@@ -5,11 +5,16 @@
 //! - `http_requests_total{route, outcome}`: `outcome` is `ok`, an auth
 //!   failure's reason (`missing_credentials`, `expired`, `signature`,
 //!   `insufficient_scope`, …) or the status code of another error;
-//! - `jwks_fetches_total{result}`, `jwks_keys`,
-//!   `jwks_seconds_since_refresh`: read from the key store at scrape time.
+//! - `jwks_fetches_total{issuer, result}`, `jwks_keys{issuer}`,
+//!   `jwks_seconds_since_refresh{issuer}`, `jwks_failures_in_a_row{issuer}`:
+//!   read from each issuer's key store at scrape time;
+//! - `token_cache_lookups_total{result}`; with a resolver,
+//!   `dynamic_issuers` and the resolver issuers' keys and fetches summed
+//!   under `issuer="dynamic"`.
 //!
-//! Label values come from fixed sets (route templates, reason codes), so a
-//! client can't grow the number of series.
+//! Label values come from fixed sets (route templates, reason codes, the
+//! configured issuers), so neither a client nor a resolver's tenants can
+//! grow the number of series.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -26,8 +31,9 @@ use rocket::{get, routes, Build, Request, Response, Rocket, State};
 
 use crate::cache::TokenCache;
 use crate::error::RecordedFailure;
-use crate::jwks::KeyStore;
+use crate::issuers::Issuers;
 use crate::token::Verifier;
+use crate::trusted_issuer::TrustedIssuer;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -47,8 +53,10 @@ impl MetricsState {
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "Requests by route and outcome", requests.clone());
         if let Some(verifier) = verifier {
-            let collector =
-                AuthCollector { keys: verifier.keys().clone(), cache: verifier.cache().clone() };
+            let collector = AuthCollector {
+                issuers: verifier.issuers().clone(),
+                cache: verifier.cache().clone(),
+            };
             registry.register_collector(Box::new(collector));
         }
         MetricsState { registry, requests }
@@ -83,43 +91,125 @@ impl MetricsState {
     }
 }
 
-/// Reads the key store and the token cache on each scrape.
+/// Reads the issuers' key stores and the token cache on each scrape.
 #[derive(Debug)]
 struct AuthCollector {
-    keys: Arc<KeyStore>,
+    issuers: Arc<Issuers>,
     cache: Arc<TokenCache>,
+}
+
+/// One `issuer` label's figures.
+struct IssuerFigures {
+    label: String,
+    keys: usize,
+    fetches_ok: u64,
+    fetches_failed: u64,
+    failures_in_a_row: u32,
+    last_success: Option<SystemTime>,
+}
+
+impl IssuerFigures {
+    fn of(label: String, issuers: &[Arc<TrustedIssuer>]) -> Self {
+        let mut figures = IssuerFigures {
+            label,
+            keys: 0,
+            fetches_ok: 0,
+            fetches_failed: 0,
+            failures_in_a_row: 0,
+            last_success: None,
+        };
+        for issuer in issuers {
+            match issuer.keys() {
+                Some(keys) => {
+                    let freshness = keys.freshness();
+                    figures.keys += keys.snapshot().len();
+                    figures.fetches_ok += freshness.fetches_ok;
+                    figures.fetches_failed += freshness.fetches_failed;
+                    figures.failures_in_a_row =
+                        figures.failures_in_a_row.max(freshness.failures_in_a_row);
+                    figures.last_success = match (figures.last_success, freshness.last_success) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                None => {
+                    let (failures, _) = issuer.launch_failures();
+                    figures.fetches_failed += u64::from(failures);
+                    figures.failures_in_a_row = figures.failures_in_a_row.max(failures);
+                }
+            }
+        }
+        figures
+    }
 }
 
 impl Collector for AuthCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let freshness = self.keys.freshness();
-        let mut fetches = encoder.encode_descriptor(
-            "jwks_fetches",
-            "JWKS fetches by result",
-            None,
-            ConstCounter::new(0u64).metric_type(),
-        )?;
-        for (result, count) in [("ok", freshness.fetches_ok), ("error", freshness.fetches_failed)] {
-            ConstCounter::new(count).encode(fetches.encode_family(&[("result", result)])?)?;
-        }
-
-        let keys = ConstGauge::new(self.keys.snapshot().len() as i64);
-        keys.encode(encoder.encode_descriptor(
-            "jwks_keys",
-            "Usable keys loaded",
-            None,
-            keys.metric_type(),
-        )?)?;
-
-        if let Some(last) = freshness.last_success {
-            let age = SystemTime::now().duration_since(last).map_or(0.0, |d| d.as_secs_f64());
-            let gauge = ConstGauge::new(age);
+        let mut all: Vec<IssuerFigures> = self
+            .issuers
+            .configured()
+            .iter()
+            .map(|issuer| IssuerFigures::of(issuer.label(), std::slice::from_ref(issuer)))
+            .collect();
+        if let Some(count) = self.issuers.dynamic_count() {
+            all.push(IssuerFigures::of("dynamic".into(), &self.issuers.dynamic()));
+            let gauge = ConstGauge::new(count as i64);
             gauge.encode(encoder.encode_descriptor(
-                "jwks_seconds_since_refresh",
-                "Seconds since the key set was last fetched successfully",
+                "dynamic_issuers",
+                "Issuers a resolver approved, held now",
                 None,
                 gauge.metric_type(),
             )?)?;
+        }
+
+        let mut fetches = encoder.encode_descriptor(
+            "jwks_fetches",
+            "JWKS fetches by issuer and result",
+            None,
+            ConstCounter::new(0u64).metric_type(),
+        )?;
+        for figures in &all {
+            for (result, count) in [("ok", figures.fetches_ok), ("error", figures.fetches_failed)] {
+                let labels = [("issuer", figures.label.as_str()), ("result", result)];
+                ConstCounter::new(count).encode(fetches.encode_family(&labels)?)?;
+            }
+        }
+
+        let mut keys = encoder.encode_descriptor(
+            "jwks_keys",
+            "Usable keys loaded, by issuer",
+            None,
+            ConstGauge::new(0i64).metric_type(),
+        )?;
+        for figures in &all {
+            let labels = [("issuer", figures.label.as_str())];
+            ConstGauge::new(figures.keys as i64).encode(keys.encode_family(&labels)?)?;
+        }
+
+        let mut failing = encoder.encode_descriptor(
+            "jwks_failures_in_a_row",
+            "Failed fetches since the last success, by issuer",
+            None,
+            ConstGauge::new(0i64).metric_type(),
+        )?;
+        for figures in &all {
+            let labels = [("issuer", figures.label.as_str())];
+            let gauge = ConstGauge::new(i64::from(figures.failures_in_a_row));
+            gauge.encode(failing.encode_family(&labels)?)?;
+        }
+
+        let mut ages = encoder.encode_descriptor(
+            "jwks_seconds_since_refresh",
+            "Seconds since the issuer's key set was last fetched successfully",
+            None,
+            ConstGauge::new(0.0f64).metric_type(),
+        )?;
+        for figures in &all {
+            if let Some(last) = figures.last_success {
+                let age = SystemTime::now().duration_since(last).map_or(0.0, |d| d.as_secs_f64());
+                let labels = [("issuer", figures.label.as_str())];
+                ConstGauge::new(age).encode(ages.encode_family(&labels)?)?;
+            }
         }
 
         if self.cache.is_enabled() {

@@ -43,11 +43,11 @@ pub(crate) struct ResourceMetadata {
 
 impl ResourceMetadata {
     /// The metadata for `identifier` (a checked `resource`), naming
-    /// `issuer` as its authorization server.
+    /// `issuers` as its authorization servers.
     pub(crate) fn new(
         identifier: &str,
         resource: &Resource,
-        issuer: &str,
+        issuers: &[String],
         query_tokens: bool,
     ) -> Option<Self> {
         let url = reqwest::Url::parse(identifier).ok()?;
@@ -71,7 +71,7 @@ impl ResourceMetadata {
         }
         let mut document = json!({
             "resource": identifier,
-            "authorization_servers": [issuer],
+            "authorization_servers": issuers,
             "bearer_methods_supported": methods,
         });
         if !resource.scopes_supported.is_empty() {

@@ -24,9 +24,11 @@ use reqwest::Url;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use crate::algorithms::AlgSet;
 use crate::claims::ScopeClaims;
 use crate::fetch::check_url;
+use crate::issuer_settings::{
+    is_hmac, Audiences, IssuerCheck, IssuerEntry, IssuerFields, IssuerSettings, KeySource, Place,
+};
 
 /// The audience of development-issuer tokens when none is configured (the
 /// API identifier Auth0's quickstarts suggest).
@@ -138,6 +140,15 @@ pub(crate) mod defaults {
     pub(crate) fn max_token_size() -> usize {
         16 * 1024
     }
+    pub(crate) fn require_keys_at_launch() -> bool {
+        true
+    }
+    pub(crate) fn dynamic_issuers_max() -> usize {
+        100
+    }
+    pub(crate) fn dynamic_issuer_idle() -> Duration {
+        Duration::from_secs(3600)
+    }
 }
 
 /// Every asymmetric algorithm jsonwebtoken implements.
@@ -203,42 +214,34 @@ struct RawSettings {
     resource_name: Option<String>,
     #[serde(default)]
     resource_documentation: Option<String>,
+    #[serde(default)]
+    issuers: Option<Vec<IssuerEntry>>,
+    #[serde(default = "defaults::require_keys_at_launch")]
+    require_keys_at_launch: bool,
+    #[serde(default = "defaults::dynamic_issuers_max")]
+    dynamic_issuers_max: usize,
+    #[serde(default = "defaults::dynamic_issuer_idle", deserialize_with = "seconds")]
+    dynamic_issuer_idle: Duration,
+}
+
+impl RawSettings {
+    /// The single-issuer settings, as an issuer entry would hold them.
+    fn issuer_fields(&self) -> IssuerFields {
+        IssuerFields {
+            issuer_base_url: self.issuer_base_url.clone(),
+            issuer: self.issuer.clone(),
+            jwks_uri: self.jwks_uri.clone(),
+            public_key: self.public_key.clone(),
+            secret: self.secret.clone(),
+            token_signing_alg: self.token_signing_alg,
+            algorithms: None,
+            audience: None,
+        }
+    }
 }
 
 /// Claims that may hold scopes.
 const SCOPE_CLAIMS: [&str; 3] = ["scope", "scp", "permissions"];
-
-/// Where the issuer's identity and keys come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum KeySource {
-    /// No real issuer configured and `dev_issuer` on: the built-in
-    /// development issuer signs and verifies.
-    DevIssuer,
-    /// `public_key`: a static key; no network at all.
-    StaticKey { public_key: String, issuer: String },
-    /// `secret`: HS256/384/512 with a shared secret. The issuer is `issuer`,
-    /// or the one discovered from `base_url` (no key set is fetched).
-    Secret { secret: String, alg: Algorithm, issuer: IssuerFrom },
-    /// A key set fetched over HTTP(S).
-    Jwks(JwksFrom),
-}
-
-/// How a shared-secret issuer's `iss` is known.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum IssuerFrom {
-    Given(String),
-    Discovered(Url),
-}
-
-/// Where a key set is fetched from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum JwksFrom {
-    /// OIDC / RFC 8414 discovery from `base_url`; `issuer` and `jwks_uri`
-    /// override what the discovery document says.
-    Discovery { base_url: Url, issuer: Option<String>, jwks_uri: Option<Url> },
-    /// `issuer` and `jwks_uri` both given: no discovery.
-    Direct { issuer: String, jwks_uri: Url },
-}
 
 /// The checked `auth` settings: build them with [`Settings::from_figment`]
 /// (what the fairing does with Rocket's figment) or [`Settings::builder`].
@@ -260,9 +263,11 @@ pub(crate) enum JwksFrom {
 #[derive(Debug, Clone)]
 pub struct Settings {
     raw: RawSettings,
-    pub(crate) source: KeySource,
+    /// The trusted issuers, in the order configured; never empty.
+    pub(crate) issuers: Vec<IssuerSettings>,
+    /// The top-level `audience` (the development issuer's default
+    /// included): what a resolver's issuer without its own accepts.
     pub(crate) audiences: Vec<String>,
-    pub(crate) allowed: AlgSet,
     pub(crate) scope_claims: ScopeClaims,
     pub(crate) warnings: Vec<String>,
     pub(crate) resource: Resource,
@@ -309,15 +314,14 @@ impl Settings {
             ));
         }
         check.values()?;
-        let source = check.key_source()?;
-        let audiences = check.audiences(&source)?;
-        let allowed = match raw.token_signing_alg {
-            Some(alg) => AlgSet::of(&[alg]),
-            None => AlgSet::of(&raw.algorithms),
+        let issuers = check.issuers()?;
+        let audiences = match issuers.as_slice() {
+            [single] if raw.issuers.is_none() => single.audiences.clone(),
+            _ => raw.audience.0.clone(),
         };
         let scope_claims = ScopeClaims::of(&raw.scope_claims);
         let resource = check.resource()?;
-        Ok(Settings { raw, source, audiences, allowed, scope_claims, warnings, resource })
+        Ok(Settings { raw, issuers, audiences, scope_claims, warnings, resource })
     }
 
     /// Settings written in code, checked like those read from a file.
@@ -341,13 +345,32 @@ impl Settings {
     pub fn jwks_uri(&self) -> Option<&str> {
         self.raw.jwks_uri.as_deref()
     }
-    /// Whether tokens are checked with a shared `secret` (HS256/384/512).
+    /// Whether some issuer's tokens are checked with a shared `secret`
+    /// (HS256/384/512).
     pub fn uses_secret(&self) -> bool {
-        matches!(self.source, KeySource::Secret { .. })
+        self.issuers.iter().any(|i| matches!(i.source, KeySource::Secret { .. }))
     }
     /// Whether the development issuer signs and verifies.
     pub fn uses_dev_issuer(&self) -> bool {
-        self.source == KeySource::DevIssuer
+        self.issuers.iter().any(|i| i.source == KeySource::DevIssuer)
+    }
+    /// The trusted issuers: the `issuers` list, or the single-issuer
+    /// settings as its only entry.
+    pub fn issuers(&self) -> &[IssuerSettings] {
+        &self.issuers
+    }
+    /// `require_keys_at_launch`: whether launch waits for every issuer's
+    /// keys (else issuers without keys keep retrying in the background).
+    pub fn require_keys_at_launch(&self) -> bool {
+        self.raw.require_keys_at_launch
+    }
+    /// `dynamic_issuers_max`: the most issuers a resolver's answers keep.
+    pub fn dynamic_issuers_max(&self) -> usize {
+        self.raw.dynamic_issuers_max
+    }
+    /// `dynamic_issuer_idle`: how long an unused resolver issuer is kept.
+    pub fn dynamic_issuer_idle(&self) -> Duration {
+        self.raw.dynamic_issuer_idle
     }
     /// Things worth a warning at launch (an ignored stray `SECRET`, say);
     /// the fairing logs them.
@@ -391,9 +414,6 @@ impl Settings {
     }
     pub(crate) fn strict(&self) -> bool {
         self.raw.strict
-    }
-    pub(crate) fn token_signing_alg(&self) -> Option<Algorithm> {
-        self.raw.token_signing_alg
     }
 }
 
@@ -475,114 +495,80 @@ impl Check<'_> {
         Ok(url)
     }
 
-    fn has_real_issuer(&self) -> bool {
+    /// The issuers: the `issuers` list, or the single-issuer settings as a
+    /// one-entry list, or the development issuer.
+    fn issuers(&self) -> Result<Vec<IssuerSettings>, ConfigError> {
         let raw = self.raw;
-        raw.issuer_base_url.is_some()
-            || raw.issuer.is_some()
-            || raw.jwks_uri.is_some()
-            || raw.secret.is_some()
-            || raw.public_key.is_some()
-    }
-
-    fn key_source(&self) -> Result<KeySource, ConfigError> {
-        let raw = self.raw;
-        if raw.dev_issuer && !self.has_real_issuer() {
-            return Ok(KeySource::DevIssuer);
-        }
-        if let Some(secret) = &raw.secret {
-            return self.secret_source(secret);
-        }
-        let issuer = match raw.issuer.as_deref().map(str::trim) {
-            Some("") => return Err(self.invalid("issuer", "is empty".into())),
-            issuer => issuer.map(String::from),
-        };
-        if let Some(public_key) = &raw.public_key {
-            if raw.jwks_uri.is_some() {
-                return Err(self.invalid("public_key", "can't be combined with jwks_uri".into()));
+        let top = raw.issuer_fields();
+        let audiences = &raw.audience.0;
+        let Some(entries) = &raw.issuers else {
+            let check =
+                IssuerCheck { fields: &top, place: Place::TopLevel, figment: Some(self.figment) };
+            let dev = raw.dev_issuer.then_some(());
+            let mut issuer = check.settings(dev, &raw.algorithms, audiences)?;
+            match (issuer.audiences.is_empty(), &issuer.source) {
+                (true, KeySource::DevIssuer) => issuer.audiences = vec![DEV_AUDIENCE.to_owned()],
+                (true, _) => {
+                    return Err(ConfigError::Missing {
+                        setting: "audience",
+                        hint:
+                            "set AUDIENCE to your API's identifier (e.g. https://api.example.com)",
+                    })
+                }
+                (false, _) => {}
             }
-            let issuer = issuer.ok_or(ConfigError::Missing {
-                setting: "issuer",
-                hint: "a static public_key does no discovery: set ISSUER to the exact `iss` of your tokens",
-            })?;
-            return Ok(KeySource::StaticKey { public_key: public_key.clone(), issuer });
-        }
-
-        let jwks_uri = raw.jwks_uri.as_deref().map(|u| self.url("jwks_uri", u)).transpose()?;
-        let from = match (&raw.issuer_base_url, issuer, jwks_uri) {
-            (_, Some(issuer), Some(jwks_uri)) => JwksFrom::Direct { issuer, jwks_uri },
-            (Some(base), issuer, jwks_uri) => JwksFrom::Discovery {
-                base_url: self.url("issuer_base_url", base)?,
-                issuer,
-                jwks_uri,
-            },
-            (None, _, _) => {
-                return Err(ConfigError::Missing {
-                    setting: "issuer_base_url",
-                    hint: "set ISSUER_BASE_URL (e.g. https://YOUR_TENANT.auth0.com/), or both \
-                           ISSUER and JWKS_URI",
-                })
-            }
+            return Ok(vec![issuer]);
         };
-        Ok(KeySource::Jwks(from))
-    }
 
-    fn secret_source(&self, secret: &str) -> Result<KeySource, ConfigError> {
-        let raw = self.raw;
-        let alg = raw.token_signing_alg.filter(|alg| is_hmac(*alg)).ok_or_else(|| {
-            self.invalid(
-                "secret",
-                "needs token_signing_alg = HS256, HS384 or HS512 (TOKEN_SIGNING_ALG)".into(),
-            )
-        })?;
-        for (other, set) in
-            [("jwks_uri", raw.jwks_uri.is_some()), ("public_key", raw.public_key.is_some())]
-        {
-            if set {
-                return Err(self.invalid("secret", format!("can't be combined with {other}")));
-            }
-        }
-        // RFC 7518 §3.2, RFC 8725 §3.5: a key at least as long as the hash.
-        let min = match alg {
-            Algorithm::HS256 => 32,
-            Algorithm::HS384 => 48,
-            _ => 64,
-        };
-        if secret.len() < min {
+        // Both forms at once would leave one of them silently unused.
+        let single = [
+            ("issuer_base_url", top.issuer_base_url.is_some()),
+            ("issuer", top.issuer.is_some()),
+            ("jwks_uri", top.jwks_uri.is_some()),
+            ("public_key", top.public_key.is_some()),
+            ("secret", top.secret.is_some()),
+            ("token_signing_alg", top.token_signing_alg.is_some()),
+        ];
+        if let Some((other, _)) = single.iter().find(|(_, set)| *set) {
+            let elsewhere =
+                origin_of(self.figment, other).map_or(String::new(), |o| format!(" (from {o})"));
             return Err(self.invalid(
-                "secret",
+                "issuers",
                 format!(
-                    "is {} bytes, and {alg:?} needs at least {min} (RFC 7518 §3.2)",
-                    secret.len()
+                    "can't be combined with `auth.{other}`{elsewhere}: list every issuer in                      `issuers`, or use the single-issuer settings alone"
                 ),
             ));
         }
-
-        let issuer = match (&raw.issuer, &raw.issuer_base_url) {
-            (Some(issuer), _) => IssuerFrom::Given(issuer.clone()),
-            (None, Some(base)) => IssuerFrom::Discovered(self.url("issuer_base_url", base)?),
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    setting: "issuer",
-                    hint: "set ISSUER (or ISSUER_BASE_URL to discover it) for HS256 tokens",
-                })
+        if entries.is_empty() {
+            return Err(self.invalid("issuers", "is empty".into()));
+        }
+        let mut checked: Vec<IssuerSettings> = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let check = IssuerCheck {
+                fields: &entry.0,
+                place: Place::Entry(i),
+                figment: Some(self.figment),
+            };
+            let issuer = check.settings(None, &raw.algorithms, audiences)?;
+            if issuer.audiences.is_empty() {
+                return Err(self.invalid(
+                    "issuers",
+                    format!("issuers[{i}] has no `audience`, and neither has the `auth` table"),
+                ));
             }
-        };
-        Ok(KeySource::Secret { secret: secret.to_owned(), alg, issuer })
-    }
-
-    fn audiences(&self, source: &KeySource) -> Result<Vec<String>, ConfigError> {
-        let configured = &self.raw.audience.0;
-        if configured.iter().any(|a| a.trim().is_empty()) {
-            return Err(self.invalid("audience", "contains an empty value".into()));
+            let expected = issuer.expected_issuers();
+            if let Some(j) = checked
+                .iter()
+                .position(|c| c.expected_issuers().iter().any(|e| expected.contains(e)))
+            {
+                return Err(self.invalid(
+                    "issuers",
+                    format!("issuers[{j}] and issuers[{i}] name the same issuer {:?}", expected[0]),
+                ));
+            }
+            checked.push(issuer);
         }
-        match (configured.is_empty(), source) {
-            (true, KeySource::DevIssuer) => Ok(vec![DEV_AUDIENCE.to_owned()]),
-            (true, _) => Err(ConfigError::Missing {
-                setting: "audience",
-                hint: "set AUDIENCE to your API's identifier (e.g. https://api.example.com)",
-            }),
-            (false, _) => Ok(configured.clone()),
-        }
+        Ok(checked)
     }
 
     /// `resource` and its companions (RFC 9728 §2): an absolute `https`
@@ -624,28 +610,6 @@ impl Check<'_> {
 
     fn values(&self) -> Result<(), ConfigError> {
         let raw = self.raw;
-        if raw.algorithms.is_empty() {
-            return Err(self.invalid("algorithms", "is empty".into()));
-        }
-        if let Some(alg) = raw.algorithms.iter().find(|a| a.family() == AlgorithmFamily::Hmac) {
-            return Err(self.invalid(
-                "algorithms",
-                format!("{alg:?} is symmetric: it can't be verified with a JSON Web Key Set"),
-            ));
-        }
-        match raw.token_signing_alg {
-            Some(alg) if is_hmac(alg) && raw.secret.is_none() => {
-                return Err(
-                    self.invalid("token_signing_alg", format!("{alg:?} needs a secret (SECRET)"))
-                );
-            }
-            Some(alg) if !is_hmac(alg) && !raw.algorithms.contains(&alg) => {
-                return Err(
-                    self.invalid("token_signing_alg", format!("{alg:?} is not among `algorithms`"))
-                );
-            }
-            _ => {}
-        }
         if raw.scope_claims.is_empty() {
             return Err(self.invalid("scope_claims", "is empty".into()));
         }
@@ -666,42 +630,6 @@ impl Check<'_> {
             return Err(self.invalid("max_token_size", "must be more than 0".into()));
         }
         Ok(())
-    }
-}
-
-fn is_hmac(alg: Algorithm) -> bool {
-    alg.family() == AlgorithmFamily::Hmac
-}
-
-/// Accepted audiences: `audience = "x"` or `audience = ["x", "y"]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Audiences(Vec<String>);
-
-impl<'de> Deserialize<'de> for Audiences {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-
-        impl<'de> de::Visitor<'de> for Visitor {
-            type Value = Audiences;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences, E> {
-                Ok(Audiences(vec![v.to_owned()]))
-            }
-
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences, A::Error> {
-                let mut all = Vec::new();
-                while let Some(audience) = seq.next_element::<String>()? {
-                    all.push(audience);
-                }
-                Ok(Audiences(all))
-            }
-        }
-
-        d.deserialize_any(Visitor)
     }
 }
 
@@ -748,7 +676,7 @@ fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>,
 /// Where the value of `auth.<setting>` came from, in words: `Rocket.toml
 /// [release.auth]`, `ROCKET_AUTH`, `environment variable \`AUDIENCE\``,
 /// `Settings::builder()`.
-fn origin_of(figment: &Figment, setting: &str) -> Option<String> {
+pub(crate) fn origin_of(figment: &Figment, setting: &str) -> Option<String> {
     let value = figment.find_value(&format!("auth.{setting}")).ok()?;
     let tag = value.tag();
     // A value from a custom profile's table has no profile in its tag:
@@ -812,10 +740,18 @@ impl ConfigError {
             path.push(field);
         }
         // `algorithms.0` names the list item; the setting is `algorithms`.
-        if let Some(index) = path.iter().position(|key| key.parse::<usize>().is_ok()) {
-            path.truncate(index);
+        // Inside a table of a list it is `issuers[0].audience`.
+        if path.last().is_some_and(|key| key.parse::<usize>().is_ok()) {
+            path.pop();
         }
-        let setting = path.join(".");
+        let mut setting = String::new();
+        for key in &path {
+            match key.parse::<usize>() {
+                Ok(index) => setting.push_str(&format!("[{index}]")),
+                Err(_) if setting.is_empty() => setting.push_str(key),
+                Err(_) => setting.push_str(&format!(".{key}")),
+            }
+        }
         let origin = error
             .metadata
             .as_ref()
@@ -865,6 +801,8 @@ impl std::error::Error for ConfigError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::algorithms::AlgSet;
+    use crate::issuer_settings::{IssuerFrom, JwksFrom};
     use figment::providers::{Format, Toml};
 
     fn extract(toml: &str) -> Result<Settings, ConfigError> {
@@ -887,7 +825,7 @@ mod tests {
         assert_eq!(settings.jwks_timeout(), Duration::from_secs(5));
         assert_eq!(settings.max_token_size(), 16384);
         assert!(!settings.allow_query_token());
-        assert_eq!(settings.allowed.iter().count(), 9);
+        assert_eq!(settings.issuers[0].allowed.iter().count(), 9);
     }
 
     #[test]
@@ -985,14 +923,14 @@ mod tests {
         let debug =
             |toml: &str| Settings::from_figment(&Figment::from(Toml::string(toml)).select("debug"));
         let settings = debug("[auth]\ndev_issuer = true\nclock_tolerance = 1").unwrap();
-        assert_eq!(settings.source, KeySource::DevIssuer);
+        assert_eq!(settings.issuers[0].source, KeySource::DevIssuer);
         assert_eq!(settings.audiences, [DEV_AUDIENCE]);
 
         let settings = debug("[auth]\ndev_issuer = true\naudience = \"mine\"").unwrap();
         assert_eq!(settings.audiences, ["mine"]);
 
         let settings = debug(&format!("{VALID}\ndev_issuer = true")).unwrap();
-        assert!(matches!(settings.source, KeySource::Jwks(JwksFrom::Discovery { .. })));
+        assert!(matches!(settings.issuers[0].source, KeySource::Jwks(JwksFrom::Discovery { .. })));
 
         let release = Figment::from(Toml::string("[auth]\ndev_issuer = true")).select("release");
         let error = Settings::from_figment(&release).unwrap_err().to_string();
@@ -1005,6 +943,91 @@ mod tests {
             "[auth]\nissuer = \"https://i.example.com/\"\njwks_uri = \"https://i.example.com/jwks\"\naudience = \"a\"",
         )
         .unwrap();
-        assert!(matches!(settings.source, KeySource::Jwks(JwksFrom::Direct { .. })));
+        assert!(matches!(settings.issuers[0].source, KeySource::Jwks(JwksFrom::Direct { .. })));
+    }
+
+    const THREE: &str = r#"
+        [auth]
+        audience = "https://api.example.test"
+        algorithms = ["RS256", "ES256"]
+        issuers = [
+            "https://one.example.com/",
+            { issuer = "https://two.example.com", jwks_uri = "https://two.example.com/keys", algorithms = ["ES256"] },
+            { issuer = "https://three.example.com/", secret = "0123456789abcdef0123456789abcdef", token_signing_alg = "HS256", audience = ["other"] },
+        ]
+    "#;
+
+    #[test]
+    fn issuers_lists_each_kind_of_issuer_with_its_overrides() {
+        let settings = extract(THREE).unwrap();
+        let [one, two, three] = settings.issuers.as_slice() else { panic!("three issuers") };
+        assert!(matches!(one.source, KeySource::Jwks(JwksFrom::Discovery { .. })));
+        assert_eq!(one.allowed, AlgSet::of(&[Algorithm::RS256, Algorithm::ES256]));
+        assert_eq!(one.audiences, ["https://api.example.test"]);
+        assert!(matches!(two.source, KeySource::Jwks(JwksFrom::Direct { .. })));
+        assert_eq!(two.allowed, AlgSet::of(&[Algorithm::ES256]));
+        assert!(matches!(
+            &three.source,
+            KeySource::Secret { issuer: IssuerFrom::Given(iss), .. } if iss == "https://three.example.com/"
+        ));
+        assert_eq!(three.allowed, AlgSet::of(&[Algorithm::HS256]));
+        assert_eq!(three.audiences, ["other"]);
+        assert_eq!(three.setting, "auth.issuers[2]");
+    }
+
+    #[test]
+    fn the_single_form_is_a_one_entry_list() {
+        let settings = extract(VALID).unwrap();
+        assert_eq!(settings.issuers.len(), 1);
+        assert_eq!(settings.issuers[0].expected_issuers()[0], "https://tenant.example.com/");
+        assert!(settings.require_keys_at_launch());
+    }
+
+    #[test]
+    fn both_forms_at_once_is_an_error_naming_both() {
+        let error = extract(&format!(
+            "{THREE}
+issuer_base_url = \"https://x.example.com/\""
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("`auth.issuers`") && error.contains("`auth.issuer_base_url`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_entry_is_named_by_its_index() {
+        for (entry, named) in [
+            (r#""ftp://x.example.com""#, "`auth.issuers[0].issuer_base_url`"),
+            (r#"{ issuer = "https://x.example.com" }"#, "`auth.issuers[0]`"),
+            (r#"{ public_key = "k" }"#, "`auth.issuers[0]`"),
+            (
+                r#"{ issuer_base_url = "https://x.example.com", algorithms = ["HS256"] }"#,
+                "`auth.issuers[0].algorithms`",
+            ),
+            (
+                r#"{ issuer = "i", secret = "short", token_signing_alg = "HS256" }"#,
+                "`auth.issuers[0].secret`",
+            ),
+            (r#"{ issuer_base_url = "https://x.example.com", audiense = "typo" }"#, "audiense"),
+        ] {
+            let toml = format!("[auth]\naudience = \"a\"\nissuers = [{entry}]");
+            let error = extract(&toml).unwrap_err().to_string();
+            assert!(error.contains(named), "{entry}: {error}");
+        }
+        let error = extract("[auth]\naudience = \"a\"\nissuers = []").unwrap_err().to_string();
+        assert!(error.contains("`auth.issuers`") && error.contains("empty"), "{error}");
+        let error =
+            extract("[auth]\nissuers = [\"https://x.example.com\"]").unwrap_err().to_string();
+        assert!(error.contains("audience"), "{error}");
+    }
+
+    #[test]
+    fn the_same_issuer_twice_is_an_error() {
+        let toml = "[auth]\naudience = \"a\"\nissuers = [\"https://x.example.com\", \"https://x.example.com/\"]";
+        let error = extract(toml).unwrap_err().to_string();
+        assert!(error.contains("issuers[0] and issuers[1]"), "{error}");
     }
 }

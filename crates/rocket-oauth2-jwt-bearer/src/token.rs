@@ -1,11 +1,12 @@
-//! Verifying one access token: cheap pre-checks first, then the key, the
-//! signature and the claims.
+//! Verifying one access token: cheap pre-checks first, then the issuer,
+//! the key, the signature and the claims.
 //!
 //! Order matters (RFC 8725 §3.1, §3.2): size and shape, a header that is a
 //! JSON object, an allowed `alg`, no `crit` — all before any key lookup, so
-//! that junk can neither trigger a JWKS refetch nor reach the crypto. Only
-//! then the key by `kid` (which must fit the `alg`), the signature, and last
-//! the claims.
+//! that junk can neither trigger a JWKS refetch nor reach the crypto. Then
+//! the issuer, by the payload's exact `iss`: only its keys and algorithms
+//! are considered from there on. Only then the key by `kid` (which must fit
+//! the `alg`), the signature, and last the claims.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,19 +19,16 @@ use serde::Deserialize;
 use crate::algorithms::{self, AlgSet};
 use crate::cache::TokenCache;
 use crate::claims::{ClaimRules, Claims, ScopeClaims};
-use crate::error::TokenError;
+use crate::error::{AuthError, Claim, TokenError};
+use crate::issuer_settings::{IssuerSettings, KeySource};
+use crate::issuers::Issuers;
 use crate::jwks::{KeySet, KeyStore};
-use crate::settings::defaults;
+use crate::settings::{defaults, Settings};
+use crate::trusted_issuer::TrustedIssuer;
 
-/// What a verifier checks tokens against.
+/// What a verifier checks every issuer's tokens against.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// The exact `iss` to require.
-    pub issuer: String,
-    /// Accepted `aud` values (any of).
-    pub audiences: Vec<String>,
-    /// Accepted `alg` values.
-    pub algorithms: AlgSet,
     /// Allowed clock skew for `exp` and `nbf`, in seconds.
     pub clock_tolerance: f64,
     /// Longest accepted token, in bytes.
@@ -49,14 +47,10 @@ pub struct Policy {
     pub scope_claims: ScopeClaims,
 }
 
-impl Policy {
-    /// A policy for `issuer` and `audiences` accepting `algorithms`, with
-    /// every other field at its documented setting default.
-    pub fn new(issuer: impl Into<String>, audiences: Vec<String>, algorithms: AlgSet) -> Self {
+impl Default for Policy {
+    /// Every field at its documented setting default.
+    fn default() -> Self {
         Policy {
-            issuer: issuer.into(),
-            audiences,
-            algorithms,
             clock_tolerance: defaults::clock_tolerance().as_secs_f64(),
             max_token_size: defaults::max_token_size(),
             allow_query_token: false,
@@ -69,12 +63,37 @@ impl Policy {
     }
 }
 
-/// Checks bearer tokens against a [`Policy`] and a [`KeyStore`]. Managed
-/// state of the Rocket; the guards find it there.
+impl Policy {
+    /// The policy `settings` describe.
+    pub(crate) fn from_settings(settings: &Settings) -> Self {
+        Policy {
+            clock_tolerance: settings.clock_tolerance().as_secs_f64(),
+            max_token_size: settings.max_token_size(),
+            allow_query_token: settings.allow_query_token(),
+            token_cache_capacity: settings.token_cache_capacity(),
+            token_cache_max_bytes: settings.token_cache_max_bytes(),
+            max_token_age: settings.max_token_age().map(|age| age.as_secs_f64()),
+            strict: settings.strict(),
+            scope_claims: settings.scope_claims,
+        }
+    }
+}
+
+/// Checks bearer tokens against a [`Policy`] and the trusted issuers.
+/// Managed state of the Rocket; the guards find it there.
 pub struct Verifier {
     policy: Policy,
-    keys: Arc<KeyStore>,
+    issuers: Arc<Issuers>,
+    /// Every algorithm some issuer accepts: the pre-check before routing.
+    algorithms: AlgSet,
     cache: Arc<TokenCache>,
+}
+
+/// The one claim read before the signature is checked: where to route.
+#[derive(Deserialize)]
+struct Routing<'a> {
+    #[serde(default, borrow)]
+    iss: Option<&'a serde_json::value::RawValue>,
 }
 
 /// The JOSE header fields this service acts on. Unknown fields are ignored
@@ -97,11 +116,38 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 }
 
 impl Verifier {
-    /// A verifier of tokens under `policy` with `keys`.
-    pub fn new(policy: Policy, keys: Arc<KeyStore>) -> Self {
+    /// A verifier of tokens under `policy` from `issuers`.
+    pub(crate) fn new(policy: Policy, issuers: Issuers) -> Self {
         let cache =
             Arc::new(TokenCache::new(policy.token_cache_capacity, policy.token_cache_max_bytes));
-        Verifier { policy, keys, cache }
+        let algorithms = match issuers.dynamic_count() {
+            // A resolver's issuers may accept any algorithm.
+            Some(_) => AlgSet::all(),
+            None => {
+                issuers.configured().iter().fold(AlgSet::EMPTY, |all, i| all.union(i.allowed()))
+            }
+        };
+        Verifier { policy, issuers: Arc::new(issuers), algorithms, cache }
+    }
+
+    /// A verifier of one issuer's tokens (`issuer`, for `audiences`, signed
+    /// with `algorithms` by one of `keys`) under `policy`.
+    pub fn single(
+        policy: Policy,
+        issuer: &str,
+        audiences: Vec<String>,
+        algorithms: AlgSet,
+        keys: KeyStore,
+    ) -> Self {
+        let settings = IssuerSettings {
+            source: KeySource::StaticKey { public_key: String::new(), issuer: issuer.to_owned() },
+            audiences,
+            allowed: algorithms,
+            token_signing_alg: None,
+            setting: "auth".to_owned(),
+        };
+        let issuer = TrustedIssuer::loaded(settings, &[], issuer.to_owned(), keys);
+        Self::new(policy, Issuers::single(issuer))
     }
 
     /// What it checks tokens against.
@@ -109,9 +155,9 @@ impl Verifier {
         &self.policy
     }
 
-    /// Its key store.
-    pub(crate) fn keys(&self) -> &Arc<KeyStore> {
-        &self.keys
+    /// The trusted issuers.
+    pub(crate) fn issuers(&self) -> &Arc<Issuers> {
+        &self.issuers
     }
 
     /// Its verified-token cache.
@@ -120,28 +166,24 @@ impl Verifier {
     }
 
     /// Verifies `token` and returns its claims: from the cache if it was
-    /// verified before and still would be, else by the full check.
-    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+    /// verified before and still would be, else by the full check. Fails
+    /// with 401 `invalid_token`, or 503 while the token's issuer has no
+    /// keys yet.
+    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         let now = now();
         if self.cache.is_enabled() {
-            if let Some(claims) = self.cache.get(token, now, &self.keys.snapshot()) {
+            if let Some(claims) = self.cache.get(token, now) {
                 return Ok(claims);
             }
         }
+        let invalid = AuthError::InvalidToken;
 
-        let (header, signed, signature) = self.precheck(token)?;
+        let (header, signed, signature) = self.precheck(token).map_err(invalid)?;
         let alg = algorithms::parse(&header.alg)
-            .filter(|alg| self.policy.algorithms.contains(*alg))
-            .ok_or(TokenError::AlgorithmNotAllowed)?;
+            .filter(|alg| self.algorithms.contains(*alg))
+            .ok_or(invalid(TokenError::AlgorithmNotAllowed))?;
         if self.policy.strict && !header.typ.as_deref().is_some_and(is_access_token_type) {
-            return Err(TokenError::TokenType);
-        }
-
-        let keys = self.key_set_for(header.kid.as_deref()).await?;
-        let key = keys.find(header.kid.as_deref(), alg).ok_or(TokenError::NoApplicableKey)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Signature)?;
-        if !key.verify(alg, signed.as_bytes(), &signature) {
-            return Err(TokenError::Signature);
+            return Err(invalid(TokenError::TokenType));
         }
 
         let payload = signed.split_once('.').map_or("", |(_, payload)| payload);
@@ -149,19 +191,36 @@ impl Verifier {
             .decode(payload)
             .ok()
             .and_then(|json| String::from_utf8(json).ok())
-            .ok_or(TokenError::MalformedClaims)?;
+            .ok_or(invalid(TokenError::MalformedClaims))?;
+        let issuer = self.issuers.route(&routing_iss(&claims)?).await?;
+        if !issuer.allowed().contains(alg) {
+            return Err(invalid(TokenError::AlgorithmNotAllowed));
+        }
+        let (Some(store), Some(iss)) = (issuer.keys(), issuer.iss()) else {
+            return Err(AuthError::IssuerUnavailable { retry_after: issuer.retry_after() });
+        };
+
+        let keys = key_set_for(store, header.kid.as_deref()).await.map_err(invalid)?;
+        let key =
+            keys.find(header.kid.as_deref(), alg).ok_or(invalid(TokenError::NoApplicableKey))?;
+        let signature =
+            URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid(TokenError::Signature))?;
+        if !key.verify(alg, signed.as_bytes(), &signature) {
+            return Err(invalid(TokenError::Signature));
+        }
 
         let rules = ClaimRules {
-            issuer: &self.policy.issuer,
-            audiences: &self.policy.audiences,
+            issuer: iss,
+            audiences: issuer.audiences(),
             clock_tolerance: self.policy.clock_tolerance,
             now,
             max_token_age: self.policy.max_token_age,
             strict: self.policy.strict,
             scope_claims: self.policy.scope_claims,
         };
-        let claims = Arc::new(rules.check(claims)?);
-        self.cache.insert(token, claims.clone(), claims.valid_until(), *key.fingerprint());
+        let claims = Arc::new(rules.check(claims).map_err(invalid)?);
+        let fingerprint = *key.fingerprint();
+        self.cache.insert(token, claims.clone(), claims.valid_until(), fingerprint, store.clone());
         Ok(claims)
     }
 
@@ -198,19 +257,36 @@ impl Verifier {
 
         Ok((header, signed, signature))
     }
+}
 
-    /// The key set to find `kid` in: the current one, or — when `kid` is
-    /// unknown — a refetched one, at most once per cooldown.
-    async fn key_set_for(&self, kid: Option<&str>) -> Result<Arc<KeySet>, TokenError> {
-        let seen = self.keys.generation();
-        let keys = self.keys.snapshot();
-        match kid {
-            Some(kid) if !keys.has_kid(kid) => {
-                log::debug!("unknown kid: asking the key store for a refetch");
-                self.keys.refetch_for_unknown_kid(seen).await.ok_or(TokenError::NoApplicableKey)
-            }
-            _ => Ok(keys),
+/// The `iss` to route a token by, from its not yet verified claims: a
+/// string, or the claim error the full check would give.
+fn routing_iss(claims: &str) -> Result<String, AuthError> {
+    let invalid = AuthError::InvalidToken;
+    if claims.trim_ascii_start().as_bytes().first() != Some(&b'{') {
+        return Err(invalid(TokenError::MalformedClaims));
+    }
+    let routing: Routing<'_> =
+        serde_json::from_str(claims).map_err(|_| invalid(TokenError::MalformedClaims))?;
+    let raw = routing.iss.ok_or(invalid(TokenError::MissingClaim(Claim::Iss)))?;
+    match serde_json::from_str::<Option<String>>(raw.get()) {
+        Ok(Some(iss)) => Ok(iss),
+        Ok(None) => Err(invalid(TokenError::MissingClaim(Claim::Iss))),
+        Err(_) => Err(invalid(TokenError::InvalidClaim(Claim::Iss))),
+    }
+}
+
+/// The key set to find `kid` in: the current one, or — when `kid` is
+/// unknown — a refetched one, at most once per cooldown.
+async fn key_set_for(keys: &KeyStore, kid: Option<&str>) -> Result<Arc<KeySet>, TokenError> {
+    let seen = keys.generation();
+    let snapshot = keys.snapshot();
+    match kid {
+        Some(kid) if !snapshot.has_kid(kid) => {
+            log::debug!("unknown kid: asking the key store for a refetch");
+            keys.refetch_for_unknown_kid(seen).await.ok_or(TokenError::NoApplicableKey)
         }
+        _ => Ok(snapshot),
     }
 }
 

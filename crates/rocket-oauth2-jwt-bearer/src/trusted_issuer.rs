@@ -1,0 +1,157 @@
+//! One trusted issuer at run time: the exact `iss` its tokens carry, the
+//! audiences and algorithms accepted from it, and its own key store once
+//! loaded.
+//!
+//! Each issuer is separate on purpose: its own store, refresh, cooldown and
+//! failure streak, so that one issuer down, slow or hostile never delays or
+//! fails another's tokens, and no key of one ever verifies another's.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::algorithms::AlgSet;
+use crate::issuer_settings::IssuerSettings;
+use crate::jwks::KeyStore;
+
+/// A configured (or resolver-approved) issuer.
+#[derive(Debug)]
+pub(crate) struct TrustedIssuer {
+    settings: IssuerSettings,
+    /// `iss` values routed here before the exact one is known.
+    expected: Vec<String>,
+    audiences: Vec<String>,
+    /// The exact `iss`, set with the keys.
+    iss: OnceLock<String>,
+    keys: OnceLock<Arc<KeyStore>>,
+    /// Why the keys aren't loaded yet, while they aren't.
+    launch_error: Mutex<Option<String>>,
+    launch_failures: AtomicU32,
+    /// The delay before the next background attempt, for `Retry-After`.
+    retry_in: Mutex<Duration>,
+    /// A background refresh is already on its way (resolver issuers).
+    refreshing: AtomicBool,
+}
+
+impl TrustedIssuer {
+    /// An issuer whose keys are still to be loaded. `audiences` applies
+    /// when its settings name none (a resolver's issuer).
+    pub(crate) fn new(settings: IssuerSettings, audiences: &[String]) -> Self {
+        let expected = settings.expected_issuers();
+        let audiences = if settings.audiences.is_empty() {
+            audiences.to_vec()
+        } else {
+            settings.audiences.clone()
+        };
+        TrustedIssuer {
+            settings,
+            expected,
+            audiences,
+            iss: OnceLock::new(),
+            keys: OnceLock::new(),
+            launch_error: Mutex::new(None),
+            launch_failures: AtomicU32::new(0),
+            retry_in: Mutex::new(Duration::from_secs(1)),
+            refreshing: AtomicBool::new(false),
+        }
+    }
+
+    /// An issuer with its keys, at once.
+    pub(crate) fn loaded(
+        settings: IssuerSettings,
+        audiences: &[String],
+        iss: String,
+        keys: KeyStore,
+    ) -> Self {
+        let issuer = Self::new(settings, audiences);
+        issuer.install(iss, keys);
+        issuer
+    }
+
+    pub(crate) fn settings(&self) -> &IssuerSettings {
+        &self.settings
+    }
+
+    /// The `iss` values to route here.
+    pub(crate) fn routes(&self) -> impl Iterator<Item = &str> {
+        self.iss
+            .get()
+            .map(String::as_str)
+            .into_iter()
+            .chain(self.expected.iter().map(String::as_str))
+    }
+
+    /// Whether a token claiming `iss` belongs to this issuer: exactly its
+    /// `iss` once known, one of the expected spellings before.
+    pub(crate) fn claims(&self, iss: &str) -> bool {
+        match self.iss.get() {
+            Some(known) => known == iss,
+            None => self.expected.iter().any(|e| e == iss),
+        }
+    }
+
+    /// The exact `iss`, once the keys are loaded.
+    pub(crate) fn iss(&self) -> Option<&str> {
+        self.iss.get().map(String::as_str)
+    }
+
+    /// How it is named in logs, `/ready` and metrics.
+    pub(crate) fn label(&self) -> String {
+        self.iss().map_or_else(|| self.settings.label(), str::to_owned)
+    }
+
+    pub(crate) fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    pub(crate) fn allowed(&self) -> AlgSet {
+        self.settings.allowed
+    }
+
+    /// Its key store, once loaded.
+    pub(crate) fn keys(&self) -> Option<&Arc<KeyStore>> {
+        self.keys.get()
+    }
+
+    /// Sets the exact `iss` and the loaded keys; the first call wins.
+    pub(crate) fn install(&self, iss: String, keys: KeyStore) {
+        let _ = self.iss.set(iss);
+        if self.keys.set(Arc::new(keys)).is_ok() {
+            *self.launch_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    /// Records a failed attempt to load the keys, and when the next is.
+    pub(crate) fn load_failed(&self, error: String, retry_in: Duration) {
+        self.launch_failures.fetch_add(1, Ordering::Relaxed);
+        *self.launch_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+        *self.retry_in.lock().unwrap_or_else(|e| e.into_inner()) = retry_in;
+    }
+
+    /// Seconds until the next attempt to load the keys, for `Retry-After`.
+    pub(crate) fn retry_after(&self) -> u32 {
+        let delay = *self.retry_in.lock().unwrap_or_else(|e| e.into_inner());
+        delay.as_secs_f64().ceil().clamp(1.0, 3600.0) as u32
+    }
+
+    /// Failed loads so far, and the last one's reason (while not loaded).
+    pub(crate) fn launch_failures(&self) -> (u32, Option<String>) {
+        let error = self.launch_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (self.launch_failures.load(Ordering::Relaxed), error)
+    }
+
+    /// Refreshes the keys in the background if they are due and no refresh
+    /// is on its way: for issuers without a refresh task of their own.
+    pub(crate) fn refresh_if_due(self: &Arc<Self>) {
+        let Some(keys) = self.keys() else { return };
+        if !keys.refresh_due() || self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let issuer = self.clone();
+        let keys = keys.clone();
+        tokio::spawn(async move {
+            let _ = keys.refresh().await;
+            issuer.refreshing.store(false, Ordering::Release);
+        });
+    }
+}
