@@ -29,13 +29,13 @@ start_idp() {
   for _ in $(seq 1 100); do [ -s "$work/tokens" ] && break; sleep 0.1; done
 }
 
-# write_pool_lua FILE PATH: a wrk script cycling through $work/tokens on PATH
-# (empty PATH: the URL's own).
+# write_pool_lua FILE PATH [TOKENS]: a wrk script cycling through the
+# tokens in TOKENS (default $work/tokens) on PATH (empty: the URL's own).
 write_pool_lua() {
   local path=${2:+\"$2\"}
   cat > "$1" <<LUA
 local tokens = {}
-for line in io.lines("$work/tokens") do tokens[#tokens + 1] = line end
+for line in io.lines("${3:-$work/tokens}") do tokens[#tokens + 1] = line end
 local i = 0
 request = function()
   i = i % #tokens + 1

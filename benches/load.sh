@@ -7,7 +7,9 @@
 #
 # Cases: /api/public; /api/private-scoped with one reused token (cache hit);
 # with a pool of 1000 distinct tokens; and the miss path (one token,
-# token_cache_capacity = 0, so every request verifies the RS256 signature).
+# token_cache_capacity = 0, so every request verifies the RS256 signature);
+# and three issuers (an `issuers` list) with their tokens in rotation, all
+# cache hits, to compare with the one-issuer hit path.
 # Prints req/s, p50 and p99 latency, non-2xx answers and the server's peak
 # RSS, then the ratios the README reports. Exits by itself.
 set -euo pipefail
@@ -18,19 +20,25 @@ CONNECTIONS=${CONNECTIONS:-64}
 
 IDP_PREFIX=(taskset -c 1)
 source benches/common.sh
-start_idp --tokens 1000
+start_idp --tokens 1000 --issuers 3
 
 cat > "$work/one.lua" <<LUA
 local f = io.open("$work/token"); local token = f:read("*l"); f:close()
 wrk.headers["Authorization"] = "Bearer " .. token
 LUA
 write_pool_lua "$work/pool.lua"
+write_pool_lua "$work/rotation.lua" "" "$work/rotation"
 
 server_pid=""
+# start_server AUTH [ISSUER_BASE_URL]: the release binary with ROCKET_AUTH=AUTH
+# (ISSUER_BASE_URL defaults to the loopback IdP; "none" sets none).
 start_server() {
   api_port=$(free_port)
+  local base=${2:-http://127.0.0.1:$idp_port/}
+  local issuer_env=(ISSUER_BASE_URL="$base")
+  [ "$base" = none ] && issuer_env=()
   taskset -c 0 env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$api_port" \
-    ISSUER_BASE_URL="http://127.0.0.1:$idp_port/" AUDIENCE=https://api.example.test \
+    "${issuer_env[@]}" AUDIENCE=https://api.example.test \
     ROCKET_AUTH="$1" target/release/auth0-rocket-api >/dev/null 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
@@ -69,11 +77,17 @@ start_server "{token_cache_capacity=0}"
 run "scoped, cache off (miss path)" /api/private-scoped "$work/one.lua"
 stop_server
 
+start_server "{issuers=$(cat "$work/issuers")}" none
+run "scoped, 3 issuers in rotation (cache hit)" /api/private-scoped "$work/rotation.lua"
+stop_server
+
 public=${RPS[public]}
 hit=${RPS["scoped, one token (cache hit)"]}
 miss=${RPS["scoped, cache off (miss path)"]}
 echo
+three=${RPS["scoped, 3 issuers in rotation (cache hit)"]}
 awk -v h="$hit" -v p="$public" 'BEGIN { printf "hit path / public: %.1f%% (target >= 90%%)\n", 100 * h / p }'
+awk -v t="$three" -v h="$hit" 'BEGIN { printf "3 issuers / 1 issuer, hit path: %.1f%% (target >= 95%%)\n", 100 * t / h }'
 
 # The raw RS256 verification rate on one core, from `cargo bench --bench verify`.
 estimate=target/criterion/raw_RS256/new/estimates.json

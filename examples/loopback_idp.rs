@@ -5,6 +5,7 @@
 //! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --tokens 1000
 //! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --chaos 2
 //! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --pad 11700
+//! cargo run --release --example loopback_idp -- --port 3011 --dir /tmp/idp --issuers 3
 //! ```
 //!
 //! Writes `<dir>/token` (one token) and `<dir>/tokens` (one per line), all
@@ -13,7 +14,10 @@
 //! adds a claim of N filler bytes to each (large-token tests). With
 //! `--chaos S`, every S seconds the JWKS endpoint moves to the next of: up,
 //! answering 500, up, hanging, up, garbage, up with an extra rotated-in key,
-//! closing connections. Runs until killed.
+//! closing connections. With `--issuers N`, N - 1 more issuers (each with
+//! its own key, on free ports) serve too: `<dir>/issuers` holds all N base
+//! URLs as a TOML array, `<dir>/rotation` one token of each. Runs until
+//! killed.
 
 #[path = "../tests/common/idp.rs"]
 mod idp;
@@ -38,6 +42,7 @@ async fn main() {
     let count: usize = arg("--tokens").map_or(1000, |n| n.parse().expect("--tokens"));
     let chaos: Option<f64> = arg("--chaos").map(|s| s.parse().expect("--chaos"));
     let pad: usize = arg("--pad").map_or(0, |n| n.parse().expect("--pad"));
+    let issuers: usize = arg("--issuers").map_or(1, |n| n.parse().expect("--issuers"));
 
     let key = TestKey::rsa("loopback-1");
     let idp = Idp::start_on(port, &[&key]).await;
@@ -51,6 +56,22 @@ async fn main() {
     std::fs::create_dir_all(&dir).expect("--dir");
     std::fs::write(dir.join("token"), token(0)).unwrap();
     let pool: Vec<String> = (1..=count).map(token).collect();
+    let mut others = Vec::new();
+    let mut urls = vec![idp.base_url()];
+    let mut rotation = vec![token(0)];
+    for i in 1..issuers {
+        let key = TestKey::rsa(&format!("loopback-issuer-{i}"));
+        let other = Idp::start(&[&key]).await;
+        urls.push(other.base_url());
+        rotation.push(key.token(&json!({
+            "iss": other.base_url(), "sub": format!("load|issuer-{i}"), "aud": AUDIENCE,
+            "iat": now(), "exp": now() + 86400, "scope": "openid read:messages",
+        })));
+        others.push(other);
+    }
+    let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
+    std::fs::write(dir.join("issuers"), format!("[{}]", urls.join(", "))).unwrap();
+    std::fs::write(dir.join("rotation"), rotation.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("tokens"), pool.join("\n") + "\n").unwrap();
     println!("issuer {} ready; tokens in {}", idp.base_url(), dir.display());
 
