@@ -28,6 +28,10 @@ wrk.headers["Authorization"] = "Bearer " .. token
 LUA
 write_pool_lua "$work/pool.lua"
 write_pool_lua "$work/rotation.lua" "" "$work/rotation"
+# The same script over three tokens of one issuer: the baseline for the
+# three-issuer case (wrk's per-request Lua costs the same in both).
+head -n 3 "$work/tokens" > "$work/rotation1"
+write_pool_lua "$work/rotation1.lua" "" "$work/rotation1"
 
 server_pid=""
 # start_server AUTH [ISSUER_BASE_URL]: the release binary with ROCKET_AUTH=AUTH
@@ -71,6 +75,7 @@ start_server "{}"
 run "public" /api/public
 run "scoped, one token (cache hit)" /api/private-scoped "$work/one.lua"
 run "scoped, 1000 tokens" /api/private-scoped "$work/pool.lua"
+run "scoped, 3 tokens of 1 issuer in rotation (cache hit)" /api/private-scoped "$work/rotation1.lua"
 stop_server
 
 start_server "{token_cache_capacity=0}"
@@ -86,8 +91,9 @@ hit=${RPS["scoped, one token (cache hit)"]}
 miss=${RPS["scoped, cache off (miss path)"]}
 echo
 three=${RPS["scoped, 3 issuers in rotation (cache hit)"]}
+one=${RPS["scoped, 3 tokens of 1 issuer in rotation (cache hit)"]}
 awk -v h="$hit" -v p="$public" 'BEGIN { printf "hit path / public: %.1f%% (target >= 90%%)\n", 100 * h / p }'
-awk -v t="$three" -v h="$hit" 'BEGIN { printf "3 issuers / 1 issuer, hit path: %.1f%% (target >= 95%%)\n", 100 * t / h }'
+awk -v t="$three" -v o="$one" 'BEGIN { printf "3 issuers / 1 issuer, hit path, same wrk script: %.1f%% (target >= 95%%)\n", 100 * t / o }'
 
 # The raw RS256 verification rate on one core, from `cargo bench --bench verify`.
 estimate=target/criterion/raw_RS256/new/estimates.json
