@@ -299,4 +299,47 @@ mod tests {
             "an overlong iss is never asked about"
         );
     }
+
+    /// Approves one issuer, with a static key: no network.
+    struct Static;
+
+    #[rocket::async_trait]
+    impl IssuerResolver for Static {
+        async fn resolve(
+            &self,
+            iss: &str,
+        ) -> Result<Option<IssuerSettings>, crate::resolver::ResolveError> {
+            if iss != "https://tenant.example.com/" {
+                return Ok(None);
+            }
+            let settings = IssuerSettings::builder()
+                .set("issuer", iss)
+                .set("secret", "0123456789abcdef0123456789abcdef")
+                .set("token_signing_alg", "HS256")
+                .build()?;
+            Ok(Some(settings))
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_resolver_issuers_are_evicted() {
+        let settings = Settings::builder()
+            .set("issuer", "https://configured.example.com/")
+            .set("public_key", r#"{"keys":[]}"#)
+            .audience("api")
+            .set("dynamic_issuer_idle", 0.05)
+            .build()
+            .unwrap();
+        let issuers = Issuers::new(vec![], Some(Arc::new(Static)), &settings);
+        let issuer = issuers.route("https://tenant.example.com/").await.unwrap();
+        assert_eq!(issuer.iss(), Some("https://tenant.example.com/"));
+        assert_eq!(issuer.audiences(), ["api"], "the table's audience applies");
+        assert_eq!(issuers.dynamic_count(), Some(1));
+
+        issuers.evict_idle();
+        assert_eq!(issuers.dynamic_count(), Some(1), "used just now");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        issuers.evict_idle();
+        assert_eq!(issuers.dynamic_count(), Some(0));
+    }
 }

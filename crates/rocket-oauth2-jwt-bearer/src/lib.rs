@@ -65,7 +65,9 @@
 //! In this order, so that junk never reaches a key lookup or the crypto
 //! (RFC 8725 §3.1, §3.2): RFC 6750 extraction; size, three strict base64url
 //! segments, a header that is a JSON object; an allowed `alg` (never
-//! `none`, never `HS*` against a key set), no `crit`; the key by `kid`
+//! `none`, never `HS*` against a key set), no `crit`; the issuer, by the
+//! payload's exact `iss` (with several issuers, only its keys and
+//! algorithms count from here; an unknown `iss` costs no fetch); the key by `kid`
 //! (an unknown `kid` refetches the key set at most once per cooldown,
 //! shared by all requests); the signature; then every claim rule exactly.
 //! A token verified before is answered from a bounded cache. Keys that
