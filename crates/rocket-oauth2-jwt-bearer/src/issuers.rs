@@ -84,6 +84,7 @@ impl Issuers {
     }
 
     /// The issuers a resolver approved that are held now.
+    #[cfg(feature = "metrics")]
     pub(crate) fn dynamic(&self) -> Vec<Arc<TrustedIssuer>> {
         let Some(dynamic) = &self.dynamic else { return vec![] };
         dynamic
