@@ -186,3 +186,28 @@ fn a_configured_secret_without_an_hs_algorithm_is_an_error() {
         Ok(())
     });
 }
+
+#[test]
+fn issuers_and_a_single_issuer_setting_together_name_both_and_their_origins() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "Rocket.toml",
+            r#"
+            [default.auth]
+            audience = "a"
+            issuers = ["https://one.example.test/", "https://two.example.test/"]
+            "#,
+        )?;
+        let settings = settings();
+        assert_eq!(settings.issuers().len(), 2);
+
+        jail.set_env("ISSUER_BASE_URL", "https://stray.example.test/");
+        let error = Settings::from_figment(&figment()).unwrap_err().to_string();
+        assert!(error.contains("`auth.issuers` (from Rocket.toml [default.auth])"), "{error}");
+        assert!(
+            error.contains("`auth.issuer_base_url` (from environment variable `ISSUER_BASE_URL`)"),
+            "{error}"
+        );
+        Ok(())
+    });
+}

@@ -300,3 +300,37 @@ async fn the_metadata_names_every_issuer() {
         json!([three.discovered.base_url(), three.direct_iss(), SECRET_ISSUER])
     );
 }
+
+#[rocket::async_test]
+async fn an_iss_that_is_not_one_string_is_refused_before_any_key_lookup() {
+    let three = Three::start().await;
+    let client = three.client().await;
+    let before = three.fetches();
+    let a = three.discovered.base_url();
+    let key = &three.discovered_key;
+    let header = r#"{"alg":"RS256","kid":"unknown-kid"}"#;
+    let exp = now() + 600;
+    for (payload, description) in [
+        (format!(r#"{{"aud":"{AUDIENCE}","exp":{exp}}}"#), "Missing 'iss' claim"),
+        (format!(r#"{{"iss":null,"aud":"{AUDIENCE}","exp":{exp}}}"#), "Missing 'iss' claim"),
+        (
+            format!(r#"{{"iss":["{a}"],"aud":"{AUDIENCE}","exp":{exp}}}"#),
+            "Invalid 'iss' claim type",
+        ),
+        (format!(r#"{{"iss":1,"aud":"{AUDIENCE}","exp":{exp}}}"#), "Invalid 'iss' claim type"),
+        // Two `iss` members, the second one spelled with an escape.
+        (
+            format!(
+                r#"{{"iss":"{a}","\u0069ss":"https://evil.example.test/","aud":"{AUDIENCE}"}}"#
+            ),
+            "JWT Claims Set must be a top-level JSON object",
+        ),
+        (format!(r#"["{a}"]"#), "JWT Claims Set must be a top-level JSON object"),
+        ("not json".to_owned(), "JWT Claims Set must be a top-level JSON object"),
+    ] {
+        let token = key.sign_raw("RS256", header, &payload);
+        assert_invalid_token(&client, &token, description).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(three.fetches(), before, "no key set fetched for any of them");
+}
