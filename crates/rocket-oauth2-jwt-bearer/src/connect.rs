@@ -43,19 +43,26 @@ pub(crate) async fn connect(
                 cause: "the development issuer needs a Rocket to serve it: attach JwtAuth".into(),
             });
         }
-        let (settings, issuer) = (settings.clone(), issuer.clone());
-        loads.push(tokio::spawn(async move {
-            let loaded = with_retries(&settings, || load_issuer(&settings, &issuer)).await;
-            (issuer, loaded)
-        }));
+        let task = {
+            let (settings, issuer) = (settings.clone(), issuer.clone());
+            tokio::spawn(async move {
+                with_retries(&settings, || load_issuer(&settings, &issuer)).await
+            })
+        };
+        loads.push((issuer.clone(), task));
     }
 
     let mut trusted = Vec::with_capacity(loads.len());
     let mut failures = Vec::new();
-    for load in loads {
-        let (issuer, loaded) = load.await.map_err(|e| LaunchError::DevIssuer {
-            cause: format!("an issuer's load task failed: {e}"),
-        })?;
+    for (issuer, task) in loads {
+        // A load task only fails to join if it panicked: a bug, reported as
+        // that issuer's failure rather than taking the others down.
+        let loaded = task.await.unwrap_or_else(|e| {
+            Err(LaunchError::KeySet {
+                url: issuer.label(),
+                cause: format!("loading panicked: {e}"),
+            })
+        });
         match loaded {
             Ok((iss, keys)) => {
                 trusted.push(TrustedIssuer::loaded(issuer, &settings.audiences, iss, keys))
@@ -133,7 +140,7 @@ pub(crate) async fn load_issuer(
                     document.issuer
                 }
             };
-            let secret = PublicKey::Secret { secret: secret.as_bytes() };
+            let secret = PublicKey::Secret { secret: secret.0.as_bytes() };
             let key = VerifyingKey::new(None, secret, AlgSet::of(&[*alg])).map_err(|cause| {
                 LaunchError::Key { setting: setting_of(issuer, "secret"), cause }
             })?;

@@ -34,7 +34,7 @@ pub(crate) struct IssuerFields {
     #[serde(default)]
     pub(crate) public_key: Option<String>,
     #[serde(default)]
-    pub(crate) secret: Option<String>,
+    pub(crate) secret: Option<SharedSecret>,
     #[serde(default)]
     pub(crate) token_signing_alg: Option<Algorithm>,
     /// Overrides the top-level `algorithms` (entries only).
@@ -53,6 +53,18 @@ impl IssuerFields {
             || self.jwks_uri.is_some()
             || self.secret.is_some()
             || self.public_key.is_some()
+    }
+}
+
+/// A shared secret, as configured. Its `Debug` never shows it, so settings
+/// can be logged or printed in a panic without leaking it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct SharedSecret(pub(crate) String);
+
+impl fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SharedSecret(<{} bytes, redacted>)", self.0.len())
     }
 }
 
@@ -129,7 +141,7 @@ pub(crate) enum KeySource {
     StaticKey { public_key: String, issuer: String },
     /// `secret`: HS256/384/512 with a shared secret. The issuer is `issuer`,
     /// or the one discovered from `base_url` (no key set is fetched).
-    Secret { secret: String, alg: Algorithm, issuer: IssuerFrom },
+    Secret { secret: SharedSecret, alg: Algorithm, issuer: IssuerFrom },
     /// A key set fetched over HTTP(S).
     Jwks(JwksFrom),
 }
@@ -372,7 +384,7 @@ impl IssuerCheck<'_> {
     fn key_source(&self) -> Result<KeySource, ConfigError> {
         let fields = self.fields;
         if let Some(secret) = &fields.secret {
-            return self.secret_source(secret);
+            return self.secret_source(&secret.0);
         }
         let issuer = match fields.issuer.as_deref().map(str::trim) {
             Some("") => return Err(self.invalid("issuer", "is empty".into())),
@@ -451,7 +463,7 @@ impl IssuerCheck<'_> {
                 ))
             }
         };
-        Ok(KeySource::Secret { secret: secret.to_owned(), alg, issuer })
+        Ok(KeySource::Secret { secret: SharedSecret(secret.to_owned()), alg, issuer })
     }
 }
 

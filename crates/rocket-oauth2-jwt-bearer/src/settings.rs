@@ -28,6 +28,7 @@ use crate::claims::ScopeClaims;
 use crate::fetch::check_url;
 use crate::issuer_settings::{
     is_hmac, Audiences, IssuerCheck, IssuerEntry, IssuerFields, IssuerSettings, KeySource, Place,
+    SharedSecret,
 };
 
 /// The audience of development-issuer tokens when none is configured (the
@@ -193,7 +194,7 @@ struct RawSettings {
     #[serde(default = "defaults::max_token_size")]
     max_token_size: usize,
     #[serde(default)]
-    secret: Option<String>,
+    secret: Option<SharedSecret>,
     #[serde(default)]
     token_signing_alg: Option<Algorithm>,
     #[serde(default)]
@@ -1029,5 +1030,18 @@ issuer_base_url = \"https://x.example.com/\""
         let toml = "[auth]\naudience = \"a\"\nissuers = [\"https://x.example.com\", \"https://x.example.com/\"]";
         let error = extract(toml).unwrap_err().to_string();
         assert!(error.contains("issuers[0] and issuers[1]"), "{error}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let secret = "0123456789abcdef0123456789abcdef-do-not-print";
+        let toml = format!(
+            "[auth]\nissuer = \"https://i.example.com/\"\naudience = \"a\"\n\
+             secret = \"{secret}\"\ntoken_signing_alg = \"HS256\""
+        );
+        let settings = extract(&toml).unwrap();
+        let debug = format!("{settings:?} {:?}", crate::JwtAuth::with_settings(settings.clone()));
+        assert!(!debug.contains(secret), "{debug}");
+        assert!(debug.contains("redacted"), "{debug}");
     }
 }
