@@ -221,14 +221,19 @@ impl Fairing for JwtAuth {
         // One task per configured issuer: one issuer's slow fetch never
         // holds up another's refresh.
         for issuer in verifier.issuers().configured() {
-            let shutdown = rocket.shutdown();
-            let task = match issuer.keys() {
-                Some(keys) => tokio::spawn(keep_fresh(keys.clone())),
-                None => tokio::spawn(load_then_keep_fresh(settings.clone(), issuer.clone())),
-            };
+            let (shutdown, settings, issuer) =
+                (rocket.shutdown(), settings.clone(), issuer.clone());
             tokio::spawn(async move {
-                shutdown.await;
-                task.abort();
+                let work = async {
+                    match issuer.keys() {
+                        Some(keys) => keep_fresh(keys.clone()).await,
+                        None => load_then_keep_fresh(settings, issuer.clone()).await,
+                    }
+                };
+                tokio::select! {
+                    _ = shutdown => log::debug!("JWKS refresh task of {} stopped", issuer.label()),
+                    _ = work => {}
+                }
             });
         }
         if let Some(period) = verifier.issuers().eviction_period() {

@@ -278,12 +278,16 @@ pub(crate) struct IssuerCheck<'a> {
 }
 
 impl IssuerCheck<'_> {
-    fn setting_name(&self, key: &str) -> String {
+    /// `issuers[i]` for a list entry; `None` elsewhere.
+    fn entry(&self) -> Option<String> {
         match self.place {
-            Place::TopLevel => key.to_owned(),
-            Place::Entry(i) => format!("issuers[{i}].{key}"),
-            Place::InCode => key.to_owned(),
+            Place::Entry(i) => Some(format!("issuers[{i}]")),
+            Place::TopLevel | Place::InCode => None,
         }
+    }
+
+    fn setting_name(&self, key: &str) -> String {
+        self.entry().map_or_else(|| key.to_owned(), |entry| format!("{entry}.{key}"))
     }
 
     fn origin(&self, key: &str) -> Option<String> {
@@ -299,18 +303,15 @@ impl IssuerCheck<'_> {
     }
 
     /// A required key is missing: at the top level, the Express library's
-    /// variable to set; in an entry, what the entry needs.
+    /// variable to set; in an entry or in code, what the issuer needs.
     fn missing(&self, key: &'static str, hint: &'static str) -> ConfigError {
-        match self.place {
-            Place::TopLevel => ConfigError::Missing { setting: key, hint },
-            _ => {
-                let entry = match self.place {
-                    Place::Entry(i) => format!("issuers[{i}]"),
-                    _ => "issuer".to_owned(),
-                };
-                let origin = self.origin(key);
-                ConfigError::Invalid { setting: entry, problem: format!("needs `{key}`"), origin }
-            }
+        if let Place::TopLevel = self.place {
+            return ConfigError::Missing { setting: key, hint };
+        }
+        ConfigError::Invalid {
+            setting: self.entry().unwrap_or_else(|| "issuer".to_owned()),
+            problem: format!("needs `{key}`"),
+            origin: self.origin(key),
         }
     }
 
@@ -353,10 +354,7 @@ impl IssuerCheck<'_> {
             audiences,
             allowed,
             token_signing_alg: fields.token_signing_alg,
-            setting: match self.place {
-                Place::Entry(i) => format!("auth.issuers[{i}]"),
-                _ => "auth".to_owned(),
-            },
+            setting: self.entry().map_or_else(|| "auth".to_owned(), |e| format!("auth.{e}")),
         })
     }
 

@@ -133,7 +133,7 @@ impl IssuerFigures {
                     };
                 }
                 None => {
-                    let (failures, _) = issuer.launch_failures();
+                    let failures = issuer.pending_load().failures;
                     figures.fetches_failed += u64::from(failures);
                     figures.failures_in_a_row = figures.failures_in_a_row.max(failures);
                 }

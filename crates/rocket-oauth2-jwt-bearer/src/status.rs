@@ -113,15 +113,15 @@ fn issuer_status(issuer: &TrustedIssuer) -> IssuerStatus {
             }
         }
         None => {
-            let (failures, error) = issuer.launch_failures();
+            let pending = issuer.pending_load();
             IssuerStatus {
                 issuer: issuer.label(),
                 loaded: false,
                 keys: 0,
                 refreshes: !matches!(issuer.settings().source, KeySource::StaticKey { .. }),
                 last_refresh: None,
-                failures_in_a_row: failures,
-                last_error: error,
+                failures_in_a_row: pending.failures,
+                last_error: pending.last_error,
             }
         }
     }

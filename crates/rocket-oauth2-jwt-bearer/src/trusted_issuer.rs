@@ -6,13 +6,23 @@
 //! failure streak, so that one issuer down, slow or hostile never delays or
 //! fails another's tokens, and no key of one ever verifies another's.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::algorithms::AlgSet;
 use crate::issuer_settings::IssuerSettings;
 use crate::jwks::KeyStore;
+
+/// Failed attempts to load an issuer's keys.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PendingLoad {
+    pub(crate) failures: u32,
+    /// The last attempt's reason; cleared once the keys load.
+    pub(crate) last_error: Option<String>,
+    /// The delay before the next attempt, for `Retry-After`.
+    pub(crate) retry_in: Duration,
+}
 
 /// A configured (or resolver-approved) issuer.
 #[derive(Debug)]
@@ -24,11 +34,8 @@ pub(crate) struct TrustedIssuer {
     /// The exact `iss`, set with the keys.
     iss: OnceLock<String>,
     keys: OnceLock<Arc<KeyStore>>,
-    /// Why the keys aren't loaded yet, while they aren't.
-    launch_error: Mutex<Option<String>>,
-    launch_failures: AtomicU32,
-    /// The delay before the next background attempt, for `Retry-After`.
-    retry_in: Mutex<Duration>,
+    /// Failed attempts to load the keys, while they aren't loaded.
+    pending: Mutex<PendingLoad>,
     /// A background refresh is already on its way (resolver issuers).
     refreshing: AtomicBool,
 }
@@ -49,9 +56,7 @@ impl TrustedIssuer {
             audiences,
             iss: OnceLock::new(),
             keys: OnceLock::new(),
-            launch_error: Mutex::new(None),
-            launch_failures: AtomicU32::new(0),
-            retry_in: Mutex::new(Duration::from_secs(1)),
+            pending: Mutex::default(),
             refreshing: AtomicBool::new(false),
         }
     }
@@ -117,27 +122,30 @@ impl TrustedIssuer {
     pub(crate) fn install(&self, iss: String, keys: KeyStore) {
         let _ = self.iss.set(iss);
         if self.keys.set(Arc::new(keys)).is_ok() {
-            *self.launch_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            self.pending().last_error = None;
         }
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, PendingLoad> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records a failed attempt to load the keys, and when the next is.
     pub(crate) fn load_failed(&self, error: String, retry_in: Duration) {
-        self.launch_failures.fetch_add(1, Ordering::Relaxed);
-        *self.launch_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-        *self.retry_in.lock().unwrap_or_else(|e| e.into_inner()) = retry_in;
+        let mut pending = self.pending();
+        pending.failures += 1;
+        pending.last_error = Some(error);
+        pending.retry_in = retry_in;
     }
 
     /// Seconds until the next attempt to load the keys, for `Retry-After`.
     pub(crate) fn retry_after(&self) -> u32 {
-        let delay = *self.retry_in.lock().unwrap_or_else(|e| e.into_inner());
-        delay.as_secs_f64().ceil().clamp(1.0, 3600.0) as u32
+        self.pending().retry_in.as_secs_f64().ceil().clamp(1.0, 3600.0) as u32
     }
 
-    /// Failed loads so far, and the last one's reason (while not loaded).
-    pub(crate) fn launch_failures(&self) -> (u32, Option<String>) {
-        let error = self.launch_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        (self.launch_failures.load(Ordering::Relaxed), error)
+    /// The failed attempts to load the keys so far.
+    pub(crate) fn pending_load(&self) -> PendingLoad {
+        self.pending().clone()
     }
 
     /// Refreshes the keys in the background if they are due and no refresh
