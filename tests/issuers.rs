@@ -334,3 +334,16 @@ async fn an_iss_that_is_not_one_string_is_refused_before_any_key_lookup() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(three.fetches(), before, "no key set fetched for any of them");
 }
+
+#[rocket::async_test]
+async fn a_bad_key_in_an_entry_is_named_by_its_index() {
+    let three = Three::start().await;
+    let figment = three.figment(json!({
+        "issuers": [
+            three.discovered.base_url(),
+            { "issuer": "https://static.example.test/", "public_key": "{\"kty\":\"RSA\"}" },
+        ],
+    }));
+    let error = connect_error(figment).await;
+    assert!(error.starts_with("invalid setting `auth.issuers[1].public_key`"), "{error}");
+}

@@ -48,13 +48,6 @@ impl Issuers {
         resolver: Option<Arc<dyn IssuerResolver>>,
         settings: &Settings,
     ) -> Self {
-        let configured: Vec<_> = configured.into_iter().map(Arc::new).collect();
-        let mut by_iss = HashMap::new();
-        for issuer in &configured {
-            for iss in issuer.routes() {
-                by_iss.entry(iss.to_owned()).or_insert_with(|| issuer.clone());
-            }
-        }
         let dynamic = resolver.map(|resolver| Dynamic {
             resolver,
             cache: Cache::new(settings.dynamic_issuers_max().max(1)),
@@ -62,15 +55,24 @@ impl Issuers {
             idle: settings.dynamic_issuer_idle(),
             epoch: Instant::now(),
         });
-        Issuers { configured, by_iss, dynamic }
+        Self::with(configured, dynamic)
     }
 
-    /// Exactly one configured issuer, its keys given: what benchmarks and
-    /// property tests verify against.
+    /// Exactly one configured issuer, its keys given: the development
+    /// issuer, and what benchmarks and property tests verify against.
     pub(crate) fn single(issuer: TrustedIssuer) -> Self {
-        let issuer = Arc::new(issuer);
-        let by_iss = issuer.routes().map(|iss| (iss.to_owned(), issuer.clone())).collect();
-        Issuers { configured: vec![issuer], by_iss, dynamic: None }
+        Self::with(vec![issuer], None)
+    }
+
+    fn with(configured: Vec<TrustedIssuer>, dynamic: Option<Dynamic>) -> Self {
+        let configured: Vec<_> = configured.into_iter().map(Arc::new).collect();
+        let mut by_iss = HashMap::new();
+        for issuer in &configured {
+            for iss in issuer.routes() {
+                by_iss.entry(iss.to_owned()).or_insert_with(|| issuer.clone());
+            }
+        }
+        Issuers { configured, by_iss, dynamic }
     }
 
     /// The configured issuers, in configuration order.
@@ -310,15 +312,23 @@ mod tests {
             &self,
             iss: &str,
         ) -> Result<Option<IssuerSettings>, crate::resolver::ResolveError> {
-            if iss != "https://tenant.example.com/" {
-                return Ok(None);
-            }
-            let settings = IssuerSettings::builder()
-                .set("issuer", iss)
-                .set("secret", "0123456789abcdef0123456789abcdef")
-                .set("token_signing_alg", "HS256")
-                .build()?;
-            Ok(Some(settings))
+            let secret = |issuer: &str| {
+                IssuerSettings::builder()
+                    .set("issuer", issuer)
+                    .set("secret", "0123456789abcdef0123456789abcdef")
+                    .set("token_signing_alg", "HS256")
+                    .build()
+            };
+            Ok(Some(match iss {
+                "https://tenant.example.com/" => secret(iss)?,
+                // Approved, but its settings describe another issuer.
+                "https://mismatch.example.com/" => secret("https://other.example.com/")?,
+                // Approved, and nothing listens there.
+                "http://127.0.0.1:1/" => {
+                    IssuerSettings::builder().set("issuer_base_url", iss).build()?
+                }
+                _ => return Ok(None),
+            }))
         }
     }
 
@@ -342,5 +352,24 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         issuers.evict_idle();
         assert_eq!(issuers.dynamic_count(), Some(0));
+    }
+
+    #[tokio::test]
+    async fn an_approved_issuer_that_loads_another_iss_or_none_is_not_trusted() {
+        let settings = Settings::builder()
+            .set("issuer", "https://configured.example.com/")
+            .set("public_key", r#"{"keys":[]}"#)
+            .audience("api")
+            .set("jwks_timeout", 1)
+            .build()
+            .unwrap();
+        let issuers = Issuers::new(vec![], Some(Arc::new(Static)), &settings);
+
+        let refused = issuers.route("https://mismatch.example.com/").await.unwrap_err();
+        assert_eq!(refused, AuthError::InvalidToken(TokenError::Issuer));
+        let down = issuers.route("http://127.0.0.1:1/").await.unwrap_err();
+        let AuthError::IssuerUnavailable { retry_after } = down else { panic!("{down:?}") };
+        assert!((1..=30).contains(&retry_after), "{retry_after}");
+        assert_eq!(issuers.dynamic_count(), Some(2), "both answers remembered");
     }
 }
