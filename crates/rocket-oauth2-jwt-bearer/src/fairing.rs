@@ -1,4 +1,4 @@
-//! The [`JwtAuth`] fairing: loads the issuer's keys at ignition and keeps
+//! The [`JwtAuth`] fairing: loads every issuer's keys at ignition and keeps
 //! them fresh from liftoff until shutdown.
 //!
 //! ```rust,no_run
@@ -12,12 +12,16 @@
 //! ```
 //!
 //! - **Ignite**: reads the `auth` settings (or takes the ones it was built
-//!   with), runs discovery, fetches the JWKS and manages the verifier the
-//!   guards use. Any failure is logged as one line naming the setting or
-//!   URL and its cause (a [`LaunchError`]), and aborts launch.
-//! - **Liftoff**: spawns the refresh task: every `jwks_cache_max_age`, and
-//!   after a failure again with backoff, keeping the old keys meanwhile. It
-//!   stops on shutdown.
+//!   with), runs each issuer's discovery and first JWKS fetch concurrently,
+//!   and manages the verifier the guards use. A failure is logged as one
+//!   line naming the setting or URL and its cause (a [`LaunchError`]) and
+//!   aborts launch — unless `require_keys_at_launch = false`, when the
+//!   issuer is left to load in the background.
+//! - **Liftoff**: spawns one task per issuer that loads its keys if they
+//!   are still missing, then refreshes them every `jwks_cache_max_age`, and
+//!   after a failure again with backoff, keeping the old keys meanwhile;
+//!   and, with a resolver, a task evicting idle resolver issuers. They stop
+//!   on shutdown.
 //! - **Request**: moves `access_token` query values out of the URI before
 //!   Rocket logs it.
 //! - **Response**: marks responses to authenticated requests `no-store`.
