@@ -63,6 +63,13 @@ fn ready(status: Option<KeyStatus>) -> Custom<Json<Value>> {
     if let Some(count) = status.dynamic_issuers {
         body["dynamic_issuers"] = count.into();
     }
+    if let Some(store) = &status.replay_store {
+        body["replay_store"] = json!({
+            "reachable": store.reachable,
+            "errors": store.errors,
+            "while_unreachable": if store.falls_back { "local replay cache" } else { "503" },
+        });
+    }
     Custom(if ready { Status::Ok } else { Status::ServiceUnavailable }, Json(body))
 }
 

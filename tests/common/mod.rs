@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod dpop;
 pub mod idp;
 pub mod keys;
 pub mod process;

@@ -34,6 +34,8 @@ pub struct Claims {
     pub token_id: Option<String>,
     scopes: Option<Vec<String>>,
     permissions: Option<Vec<String>>,
+    /// `cnf.jkt`: the thumbprint of the key a DPoP-bound token is bound to.
+    jkt: Option<String>,
     /// The last instant (seconds since the epoch) the verifier accepts it.
     valid_until: f64,
     payload: Box<str>,
@@ -62,6 +64,13 @@ impl Claims {
         self.permissions.as_ref().is_some_and(|all| all.iter().any(|p| p == permission))
     }
 
+    /// `cnf.jkt` (RFC 9449 §6): the SHA-256 thumbprint of the key this
+    /// token is bound to, when it is a DPoP-bound token. Such a token is
+    /// accepted only with a proof signed by that key.
+    pub fn jkt(&self) -> Option<&str> {
+        self.jkt.as_deref()
+    }
+
     /// Until when (seconds since the epoch) the verifier accepts these
     /// claims: `exp` (and `iat + max_token_age`) plus the clock tolerance.
     pub fn valid_until(&self) -> f64 {
@@ -88,6 +97,7 @@ impl Claims {
             + text(&self.subject)
             + text(&self.client_id)
             + text(&self.token_id)
+            + text(&self.jkt)
             + strings(&self.scopes)
             + strings(&self.permissions)
     }
@@ -341,8 +351,10 @@ impl ClaimRules<'_> {
     ///   older than the limit (both with the tolerance);
     /// - in strict mode (RFC 9068 §2.2) `sub`, `iat`, `jti`, `client_id` are
     ///   required as well;
-    /// - a `cnf` claim (RFC 7800, DPoP, mTLS) is refused: this service can't
-    ///   check the binding, and accepting it would turn a stolen
+    /// - a `cnf` claim (RFC 7800) is an object with exactly one member; a
+    ///   `jkt` (DPoP, RFC 9449 §6) is kept for the guard to check against
+    ///   the proof, and any other confirmation method is refused: this
+    ///   service can't check it, and accepting it would turn a stolen
     ///   sender-constrained token back into a bearer token.
     pub fn check(&self, payload: String) -> Result<Claims, TokenError> {
         // A derived `Deserialize` also accepts a JSON array, field by field.
@@ -391,9 +403,7 @@ impl ClaimRules<'_> {
             valid_until = valid_until.min(iat + max_age + self.clock_tolerance);
         }
 
-        if registered.cnf.is_some() {
-            return Err(TokenError::SenderConstrained);
-        }
+        let jkt = registered.cnf.map(confirmation).transpose()?;
 
         let subject = string(registered.sub, Claim::Sub)?;
         let client_id = string(registered.client_id, Claim::ClientId)?;
@@ -438,10 +448,24 @@ impl ClaimRules<'_> {
             issued_at: iat.map(|t| t as i64),
             scopes,
             permissions,
+            jkt,
             valid_until,
             payload: payload.into_boxed_str(),
             raw: OnceLock::new(),
         })
+    }
+}
+
+/// `cnf` (RFC 7800 §3.1: one proof-of-possession key): the `jkt` of a
+/// DPoP-bound token; any other method is refused as uncheckable.
+fn confirmation(raw: &RawValue) -> Result<String, TokenError> {
+    let invalid = TokenError::InvalidClaim(Claim::Cnf);
+    let members: Map<String, Value> = serde_json::from_str(raw.get()).map_err(|_| invalid)?;
+    match (members.len(), members.get("jkt")) {
+        (1, Some(Value::String(jkt))) => Ok(jkt.clone()),
+        (1, Some(_)) | (0, _) => Err(invalid),
+        (1, None) => Err(TokenError::SenderConstrained),
+        _ => Err(invalid),
     }
 }
 
@@ -632,9 +656,24 @@ mod tests {
     }
 
     #[test]
-    fn sender_constrained_tokens_are_refused() {
-        let error = check(json!({"cnf": {"jkt": "abc"}})).unwrap_err();
-        assert_eq!(error, TokenError::SenderConstrained);
+    fn dpop_bindings_are_kept_and_other_confirmations_refused() {
+        let claims = check(json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}));
+        assert_eq!(claims.unwrap().jkt(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+        assert_eq!(check(json!({})).unwrap().jkt(), None);
+
+        let refused = |cnf: Value| check(json!({ "cnf": cnf })).unwrap_err();
+        assert_eq!(refused(json!({"x5t#S256": "abc"})), TokenError::SenderConstrained);
+        assert_eq!(refused(json!({"jwk": {"kty": "EC"}})), TokenError::SenderConstrained);
+        for bad in [
+            json!({}),
+            json!({"jkt": 1}),
+            json!({"jkt": null}),
+            json!({"jkt": "a", "x5t#S256": "b"}),
+            json!("jkt"),
+            json!(["jkt"]),
+        ] {
+            assert_eq!(refused(bad.clone()), TokenError::InvalidClaim(Claim::Cnf), "{bad}");
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! Finding the bearer token in a request (RFC 6750 §2).
+//! Finding the access token in a request (RFC 6750 §2, RFC 9449 §7.1).
 //!
 //! - §2.1 `Authorization: Bearer <token>`: scheme case-insensitive, one or
 //!   more spaces, then a `b64token`. Another scheme (`Basic`, `Token`) or an
 //!   empty header is "no credentials"; `Bearer` with no token, or a token
 //!   that isn't a `b64token`, is an invalid token; two headers are an
-//!   invalid request.
+//!   invalid request. `Authorization: DPoP <token>` is read the same way
+//!   unless `dpop.mode = "disabled"`, when it is just another scheme.
 //! - §2.3 `?access_token=`: refused unless `allow_query_token` is set, since
 //!   tokens in URLs end up in logs and `Referer` headers. A token in both
 //!   places, or a repeated parameter, is an invalid request.
@@ -21,6 +22,34 @@ use rocket::http::RawStr;
 use rocket::Request;
 
 use crate::error::{AuthError, RequestError, TokenError};
+
+/// The authorization scheme a request used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Bearer` (or the `access_token` query parameter).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The scheme of this request's credentials, kept for the challenge
+/// rendering: error parameters go on the scheme the request used.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UsedScheme(Option<Scheme>);
+
+impl UsedScheme {
+    /// The scheme recorded for `req`, if any.
+    pub(crate) fn of(req: &Request<'_>) -> Option<Scheme> {
+        req.local_cache(|| UsedScheme(None)).0
+    }
+}
+
+/// An access token and the scheme it came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Credentials<'r> {
+    pub(crate) scheme: Scheme,
+    pub(crate) token: &'r str,
+}
 
 /// The name of the RFC 6750 §2.3 query parameter.
 pub(crate) const QUERY_PARAMETER: &str = "access_token";
@@ -77,46 +106,88 @@ impl QueryTokens {
     }
 }
 
-/// The token `req` presents, or why it presents none acceptable.
-pub(crate) fn bearer_token<'r>(
+/// The token `req` presents and its scheme (`DPoP` only when `dpop`), or
+/// why it presents none acceptable. The scheme, once known, is recorded
+/// for the challenges.
+pub(crate) fn credentials<'r>(
     req: &'r Request<'_>,
     allow_query: bool,
-) -> Result<&'r str, AuthError> {
+    dpop: bool,
+) -> Result<Credentials<'r>, AuthError> {
+    let found = find(req, allow_query, dpop);
+    let scheme = match &found {
+        Ok(credentials) => Some(credentials.scheme),
+        Err((scheme, _)) => *scheme,
+    };
+    if let Some(scheme) = scheme {
+        req.local_cache(|| UsedScheme(Some(scheme)));
+    }
+    found.map_err(|(_, error)| error)
+}
+
+type Found<'r> = Result<Credentials<'r>, (Option<Scheme>, AuthError)>;
+
+fn find<'r>(req: &'r Request<'_>, allow_query: bool, dpop: bool) -> Found<'r> {
     let mut headers = req.headers().get("Authorization");
     let header = headers.next();
     if headers.next().is_some() {
-        return Err(AuthError::InvalidRequest(RequestError::RepeatedHeader));
+        return Err((None, AuthError::InvalidRequest(RequestError::RepeatedHeader)));
     }
 
-    let from_header = header.map(parse_authorization).transpose()?.flatten();
+    let from_header = match header.map(|value| parse_credentials(value, dpop)) {
+        None | Some(Ok(None)) => None,
+        Some(Ok(Some(credentials))) => Some(credentials),
+        Some(Err((scheme, error))) => return Err((Some(scheme), error)),
+    };
     // Skips the query entirely (and its request-local entry) unless needed.
     let query = match allow_query && req.uri().query().is_some() {
         true => QueryTokens::of(req).0.as_slice(),
         false => &[],
     };
     if query.is_empty() {
-        return from_header.ok_or(AuthError::MissingCredentials);
+        return from_header.ok_or((None, AuthError::MissingCredentials));
     }
 
-    if from_header.is_some() {
-        return Err(AuthError::InvalidRequest(RequestError::MultipleMethods));
+    let bearer = Some(Scheme::Bearer);
+    if let Some(credentials) = from_header {
+        let error = AuthError::InvalidRequest(RequestError::MultipleMethods);
+        return Err((Some(credentials.scheme), error));
     }
     match query {
-        [token] => check_token_syntax(token),
-        _ => Err(AuthError::InvalidRequest(RequestError::RepeatedParameter)),
+        [token] => check_token_syntax(token)
+            .map(|token| Credentials { scheme: Scheme::Bearer, token })
+            .map_err(|error| (bearer, error)),
+        _ => Err((bearer, AuthError::InvalidRequest(RequestError::RepeatedParameter))),
     }
 }
 
 /// Parses one `Authorization` value: `Ok(None)` when it holds no bearer
 /// credentials at all (empty, or another scheme).
 pub fn parse_authorization(value: &str) -> Result<Option<&str>, AuthError> {
-    let value = value.trim_matches(|c| c == ' ' || c == '\t');
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if value.is_empty() || !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
+    match parse_credentials(value, false) {
+        Ok(credentials) => Ok(credentials.map(|c| c.token)),
+        Err((_, error)) => Err(error),
     }
+}
 
-    check_token_syntax(rest.trim_start_matches(' ')).map(Some)
+/// Parses one `Authorization` value, with the `DPoP` scheme when `dpop`.
+fn parse_credentials(
+    value: &str,
+    dpop: bool,
+) -> Result<Option<Credentials<'_>>, (Scheme, AuthError)> {
+    let value = value.trim_matches(|c| c == ' ' || c == '\t');
+    let (name, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let scheme = match name {
+        _ if value.is_empty() => return Ok(None),
+        name if name.eq_ignore_ascii_case("bearer") => Scheme::Bearer,
+        name if dpop && name.eq_ignore_ascii_case("dpop") => Scheme::Dpop,
+        _ => return Ok(None),
+    };
+
+    match check_token_syntax(rest.trim_start_matches(' ')) {
+        Ok(token) => Ok(Some(Credentials { scheme, token })),
+        Err(error) => Err((scheme, error)),
+    }
 }
 
 /// RFC 6750 §2.1 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /

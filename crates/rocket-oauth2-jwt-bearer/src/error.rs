@@ -1,5 +1,12 @@
 //! Why a request was refused, and the one place that turns that into an
-//! RFC 6750 response: status, `WWW-Authenticate` challenge and JSON body.
+//! RFC 6750 / RFC 9449 response: status, `WWW-Authenticate` challenges and
+//! JSON body.
+//!
+//! Which challenges a refusal carries depends on `dpop.mode` and on the
+//! scheme the request used: with DPoP allowed, every 401 offers both
+//! schemes (two fields, `Bearer` first) and the error parameters go on the
+//! scheme the request used; with DPoP required only `DPoP` is offered; with
+//! it disabled only `Bearer`. The `DPoP` challenge always lists `algs`.
 //!
 //! Every description is a fixed, short ASCII string: a rejection never echoes
 //! token content or an internal error, and every description stays inside
@@ -15,6 +22,8 @@ use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use serde::Serialize;
 
+use crate::credentials::{Scheme, UsedScheme};
+use crate::dpop::{Dpop, DpopMode};
 use crate::resource_metadata::ResourceMetadata;
 
 /// The `realm` of every challenge this service sends.
@@ -46,6 +55,16 @@ pub enum Claim {
     Scp,
     /// `permissions` (Auth0 RBAC).
     Permissions,
+    /// `cnf`, the confirmation (RFC 7800): what the token is bound to.
+    Cnf,
+    /// `htm`, a DPoP proof's HTTP method.
+    Htm,
+    /// `htu`, a DPoP proof's target URI.
+    Htu,
+    /// `ath`, a DPoP proof's access-token hash.
+    Ath,
+    /// `nonce`, a DPoP proof's server-provided nonce.
+    Nonce,
 }
 
 macro_rules! claim_descriptions {
@@ -70,7 +89,8 @@ macro_rules! claim_descriptions {
 claim_descriptions! {
     Iss => "iss", Aud => "aud", Exp => "exp", Nbf => "nbf", Iat => "iat",
     Sub => "sub", ClientId => "client_id", Jti => "jti", Scope => "scope", Scp => "scp",
-    Permissions => "permissions",
+    Permissions => "permissions", Cnf => "cnf", Htm => "htm", Htu => "htu", Ath => "ath",
+    Nonce => "nonce",
 }
 
 /// Why a presented bearer token is not acceptable (`error="invalid_token"`).
@@ -107,8 +127,14 @@ pub enum TokenError {
     MissingClaim(Claim),
     /// A claim has the wrong JSON type (e.g. a string `exp`, an array `iss`).
     InvalidClaim(Claim),
-    /// A `cnf` claim: a sender-constrained token can't be used as a bearer token.
+    /// A sender-constrained token (a `cnf` claim) presented with the
+    /// `Bearer` scheme (RFC 9449 §7.2), or bound by a method this service
+    /// can't check.
     SenderConstrained,
+    /// The `DPoP` scheme with a token that has no `cnf.jkt`.
+    NotDpopBound,
+    /// The proof's key is not the one the token's `cnf.jkt` names.
+    KeyBinding,
     /// Older than `max_token_age` (from `iat`).
     TooOld,
     /// `iat` after now (with `max_token_age`).
@@ -137,6 +163,8 @@ impl TokenError {
             TokenError::MissingClaim(_) => "missing_claim",
             TokenError::InvalidClaim(_) => "invalid_claim",
             TokenError::SenderConstrained => "sender_constrained",
+            TokenError::NotDpopBound => "not_dpop_bound",
+            TokenError::KeyBinding => "dpop_key_binding",
             TokenError::TooOld | TokenError::IssuedInTheFuture => "iat",
             TokenError::TokenType => "typ",
         }
@@ -161,11 +189,110 @@ impl TokenError {
             TokenError::MissingClaim(claim) => claim.missing(),
             TokenError::InvalidClaim(claim) => claim.invalid(),
             TokenError::SenderConstrained => "Sender-constrained token used as a bearer token",
+            TokenError::NotDpopBound => "DPoP scheme used with a token that is not DPoP-bound",
+            TokenError::KeyBinding => "Invalid DPoP key binding",
             TokenError::TooOld => "'iat' claim timestamp check failed (too far in the past)",
             TokenError::IssuedInTheFuture => {
                 "'iat' claim timestamp check failed (it should be in the past)"
             }
             TokenError::TokenType => "Unexpected 'typ' header value",
+        }
+    }
+}
+
+/// Why a DPoP proof is not acceptable (`error="invalid_dpop_proof"`,
+/// RFC 9449 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// The `DPoP` scheme without a `DPoP` header.
+    Missing,
+    /// Longer than the proof size limit.
+    TooLarge,
+    /// Not three base64url segments, or a header that isn't a JSON object.
+    Malformed,
+    /// The claims set is not a JSON object.
+    MalformedClaims,
+    /// The header `typ` is not `dpop+jwt`.
+    Type,
+    /// `alg` is not an allowed asymmetric algorithm.
+    AlgorithmNotAllowed,
+    /// A `crit` header parameter.
+    CriticalHeader,
+    /// `jwk` is missing or is not a usable public key.
+    InvalidKey,
+    /// `jwk` holds private key material.
+    PrivateKey,
+    /// The signature does not verify under `jwk`.
+    Signature,
+    /// A required claim is absent.
+    MissingClaim(Claim),
+    /// A claim has the wrong type (or a `jti` is empty or too long).
+    InvalidClaim(Claim),
+    /// `htm` is not the request's method.
+    Method,
+    /// `htu` is not the request's target URI.
+    Target,
+    /// `iat` is older than `iat_offset`.
+    Stale,
+    /// `iat` is further in the future than `iat_leeway`.
+    Future,
+    /// `ath` is not the hash of the access token.
+    AccessTokenHash,
+    /// The proof was used before.
+    Replayed,
+    /// The replay cache is full and can't vouch for a proof this old.
+    BeyondReplayWindow,
+}
+
+impl ProofError {
+    /// A short stable code, for metrics labels.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProofError::Missing => "dpop_missing",
+            ProofError::TooLarge => "dpop_too_large",
+            ProofError::Malformed => "dpop_malformed",
+            ProofError::MalformedClaims => "dpop_malformed_claims",
+            ProofError::Type => "dpop_typ",
+            ProofError::AlgorithmNotAllowed => "dpop_alg_not_allowed",
+            ProofError::CriticalHeader => "dpop_crit",
+            ProofError::InvalidKey => "dpop_invalid_key",
+            ProofError::PrivateKey => "dpop_private_key",
+            ProofError::Signature => "dpop_signature",
+            ProofError::MissingClaim(_) => "dpop_missing_claim",
+            ProofError::InvalidClaim(_) => "dpop_invalid_claim",
+            ProofError::Method => "dpop_htm",
+            ProofError::Target => "dpop_htu",
+            ProofError::Stale => "dpop_stale",
+            ProofError::Future => "dpop_future",
+            ProofError::AccessTokenHash => "dpop_ath",
+            ProofError::Replayed => "dpop_replayed",
+            ProofError::BeyondReplayWindow => "dpop_beyond_replay_window",
+        }
+    }
+
+    /// The fixed `error_description` for this failure.
+    pub fn description(self) -> &'static str {
+        match self {
+            ProofError::Missing => "Missing DPoP proof",
+            ProofError::TooLarge => "DPoP proof is too large",
+            ProofError::Malformed => "DPoP proof is not a valid compact JWS",
+            ProofError::MalformedClaims => "DPoP proof claims must be a top-level JSON object",
+            ProofError::Type => "Invalid DPoP proof 'typ' header value",
+            ProofError::AlgorithmNotAllowed => "DPoP proof 'alg' header value not allowed",
+            ProofError::CriticalHeader => "Unsupported 'crit' header parameter in DPoP proof",
+            ProofError::InvalidKey => "Invalid DPoP proof 'jwk' header parameter",
+            ProofError::PrivateKey => "DPoP proof 'jwk' must not contain a private key",
+            ProofError::Signature => "DPoP proof signature verification failed",
+            ProofError::MissingClaim(claim) => claim.missing(),
+            ProofError::InvalidClaim(claim) => claim.invalid(),
+            ProofError::Method => "DPoP proof 'htm' mismatch",
+            ProofError::Target => "DPoP proof 'htu' mismatch",
+            ProofError::Stale => "DPoP proof 'iat' is too far in the past",
+            ProofError::Future => "DPoP proof 'iat' is in the future",
+            ProofError::AccessTokenHash => "DPoP proof 'ath' mismatch",
+            ProofError::Replayed => "DPoP proof has been used before",
+            ProofError::BeyondReplayWindow => "DPoP proof is too old for the replay window",
         }
     }
 }
@@ -180,6 +307,13 @@ pub enum RequestError {
     RepeatedHeader,
     /// More than one `access_token` query parameter.
     RepeatedParameter,
+    /// More than one `DPoP` header field, or one holding a list.
+    RepeatedProof,
+    /// A `DPoP` proof with the `Bearer` scheme.
+    ProofWithBearer,
+    /// The target URI a proof must name can't be known: no `Host`, or one
+    /// that isn't an RFC 3986 authority (and no `public_url`).
+    UnknownTarget,
 }
 
 impl RequestError {
@@ -189,6 +323,9 @@ impl RequestError {
             RequestError::MultipleMethods => "More than one method used for authentication",
             RequestError::RepeatedHeader => "More than one Authorization header",
             RequestError::RepeatedParameter => "More than one access_token parameter",
+            RequestError::RepeatedProof => "More than one DPoP proof",
+            RequestError::ProofWithBearer => "DPoP proof sent with the Bearer scheme",
+            RequestError::UnknownTarget => "Missing or malformed Host header",
         }
     }
 }
@@ -203,6 +340,19 @@ pub enum AuthError {
     InvalidRequest(RequestError),
     /// 401 `invalid_token`.
     InvalidToken(TokenError),
+    /// 401 `invalid_dpop_proof` (RFC 9449 §7.1).
+    InvalidDpopProof(ProofError),
+    /// 401 `use_dpop_nonce` with a fresh `DPoP-Nonce` (RFC 9449 §9): the
+    /// proof has no nonce, or a stale one.
+    #[non_exhaustive]
+    UseDpopNonce {
+        /// The nonce the client should put in its next proof.
+        nonce: String,
+    },
+    /// 401 with only a `DPoP` challenge and no error code: the request used
+    /// `Bearer` where a DPoP-bound token is required (`dpop.mode =
+    /// "required"`, or the [`DpopBound`](crate::DpopBound) guard).
+    DpopRequired,
     /// 403: the token is valid but carries no scope claim at all (`claim`
     /// is `Scope`, or `Permissions` for permission guards).
     MissingScopeClaim {
@@ -232,6 +382,13 @@ pub enum AuthError {
         /// Seconds until the keys are next tried, for `Retry-After`.
         retry_after: u32,
     },
+    /// 503: the shared DPoP replay store is unreachable and
+    /// `dpop.replay_store_failure = "reject"`.
+    #[non_exhaustive]
+    ReplayStoreUnavailable {
+        /// Seconds before the store is tried again, for `Retry-After`.
+        retry_after: u32,
+    },
     /// A guard ran in a Rocket without the auth fairing: a programming error.
     NotConfigured,
 }
@@ -240,12 +397,18 @@ impl AuthError {
     /// The HTTP status this failure answers with.
     pub fn status(&self) -> Status {
         match self {
-            AuthError::MissingCredentials | AuthError::InvalidToken(_) => Status::Unauthorized,
+            AuthError::MissingCredentials
+            | AuthError::InvalidToken(_)
+            | AuthError::InvalidDpopProof(_)
+            | AuthError::UseDpopNonce { .. }
+            | AuthError::DpopRequired => Status::Unauthorized,
             AuthError::InvalidRequest(_) => Status::BadRequest,
             AuthError::MissingScopeClaim { .. }
             | AuthError::InsufficientScope { .. }
             | AuthError::ClaimCheck { .. } => Status::Forbidden,
-            AuthError::IssuerUnavailable { .. } => Status::ServiceUnavailable,
+            AuthError::IssuerUnavailable { .. } | AuthError::ReplayStoreUnavailable { .. } => {
+                Status::ServiceUnavailable
+            }
             AuthError::NotConfigured => Status::InternalServerError,
         }
     }
@@ -254,10 +417,14 @@ impl AuthError {
     pub fn code(&self) -> Option<&'static str> {
         match self {
             AuthError::MissingCredentials
+            | AuthError::DpopRequired
             | AuthError::NotConfigured
-            | AuthError::IssuerUnavailable { .. } => None,
+            | AuthError::IssuerUnavailable { .. }
+            | AuthError::ReplayStoreUnavailable { .. } => None,
             AuthError::InvalidRequest(_) => Some("invalid_request"),
             AuthError::InvalidToken(_) => Some("invalid_token"),
+            AuthError::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
+            AuthError::UseDpopNonce { .. } => Some("use_dpop_nonce"),
             AuthError::MissingScopeClaim { .. }
             | AuthError::InsufficientScope { .. }
             | AuthError::ClaimCheck { .. } => Some("insufficient_scope"),
@@ -266,12 +433,17 @@ impl AuthError {
 
     /// A short stable code for this failure, for metrics labels and logs:
     /// `missing_credentials`, `invalid_request`, `insufficient_scope`, or
-    /// the [`TokenError::code`] of an invalid token.
+    /// the [`TokenError::code`] of an invalid token or the
+    /// [`ProofError::code`] of an invalid proof.
     pub fn reason(&self) -> &'static str {
         match self {
             AuthError::MissingCredentials => "missing_credentials",
             AuthError::InvalidRequest(_) => "invalid_request",
             AuthError::InvalidToken(e) => e.code(),
+            AuthError::InvalidDpopProof(e) => e.code(),
+            AuthError::UseDpopNonce { .. } => "dpop_nonce",
+            AuthError::DpopRequired => "dpop_required",
+            AuthError::ReplayStoreUnavailable { .. } => "dpop_replay_store_unavailable",
             AuthError::MissingScopeClaim { .. } => "missing_scope_claim",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
             AuthError::ClaimCheck { .. } => "claim_check",
@@ -286,6 +458,12 @@ impl AuthError {
             AuthError::MissingCredentials => "Unauthorized",
             AuthError::InvalidRequest(e) => e.description(),
             AuthError::InvalidToken(e) => e.description(),
+            AuthError::InvalidDpopProof(e) => e.description(),
+            AuthError::UseDpopNonce { .. } => "Resource server requires nonce in DPoP proof",
+            AuthError::DpopRequired => "A DPoP-bound access token is required",
+            AuthError::ReplayStoreUnavailable { .. } => {
+                "DPoP replay detection is temporarily unavailable; retry later"
+            }
             AuthError::MissingScopeClaim { claim, .. } => claim.missing(),
             AuthError::InsufficientScope { .. } => "Insufficient Scope",
             AuthError::ClaimCheck { description } => description,
@@ -296,33 +474,90 @@ impl AuthError {
         }
     }
 
-    /// The `WWW-Authenticate` value, or `None` for a server error (500, 503).
-    pub fn challenge(&self) -> Option<String> {
-        self.challenge_with(None)
+    /// The `WWW-Authenticate` challenges for this refusal in `context`:
+    /// none for a server error (500, 503), else one per offered scheme.
+    pub(crate) fn challenges(&self, context: &ChallengeContext<'_>) -> Vec<String> {
+        let status = self.status().code;
+        if !matches!(status, 400 | 401 | 403) {
+            return Vec::new();
+        }
+        let used = match self {
+            AuthError::InvalidDpopProof(_)
+            | AuthError::UseDpopNonce { .. }
+            | AuthError::DpopRequired => Scheme::Dpop,
+            _ => match (context.scheme, context.mode) {
+                (Some(scheme), _) => scheme,
+                (None, DpopMode::Required) => Scheme::Dpop,
+                (None, _) => Scheme::Bearer,
+            },
+        };
+        let offered: &[Scheme] = match (context.mode, self) {
+            (DpopMode::Disabled, _) => &[Scheme::Bearer],
+            (DpopMode::Required, _) | (_, AuthError::DpopRequired) => &[Scheme::Dpop],
+            _ if status == 401 => &[Scheme::Bearer, Scheme::Dpop],
+            _ => std::slice::from_ref(match used {
+                Scheme::Bearer => &Scheme::Bearer,
+                Scheme::Dpop => &Scheme::Dpop,
+            }),
+        };
+        offered.iter().map(|&scheme| self.challenge(scheme, scheme == used, context)).collect()
     }
 
-    /// The challenge, with RFC 9728's `resource_metadata` parameter on 401
-    /// and 403 answers when the protected-resource metadata is served.
-    pub(crate) fn challenge_with(&self, resource_metadata: Option<&str>) -> Option<String> {
-        let mut challenge = match (self, self.code()) {
-            (AuthError::NotConfigured | AuthError::IssuerUnavailable { .. }, _) => return None,
-            (_, None) => format!("Bearer realm=\"{REALM}\""),
-            (_, Some(code)) => format!(
-                "Bearer realm=\"{REALM}\", error=\"{code}\", error_description=\"{}\"",
-                self.description()
-            ),
+    /// One challenge: `Bearer realm="api"` or `DPoP`, then the error
+    /// parameters when `scheme` is the one the request used, then (for
+    /// `DPoP`) `algs`, then RFC 9728's `resource_metadata`.
+    fn challenge(&self, scheme: Scheme, used: bool, context: &ChallengeContext<'_>) -> String {
+        let mut params: Vec<String> = Vec::with_capacity(5);
+        if scheme == Scheme::Bearer {
+            params.push(format!("realm=\"{REALM}\""));
+        }
+        if let Some(code) = self.code().filter(|_| used) {
+            params.push(format!("error=\"{code}\""));
+            params.push(format!("error_description=\"{}\"", self.description()));
+            if let AuthError::MissingScopeClaim { required, .. }
+            | AuthError::InsufficientScope { required } = self
+            {
+                params.push(format!("scope=\"{required}\""));
+            }
+        }
+        if scheme == Scheme::Dpop {
+            params.push(format!("algs=\"{}\"", context.algs));
+        }
+        // A 400 is about the request's form, not about authenticating.
+        if let Some(url) = context.resource_metadata.filter(|_| self.status().code != 400) {
+            params.push(format!("resource_metadata=\"{url}\""));
+        }
+        let name = match scheme {
+            Scheme::Bearer => "Bearer",
+            Scheme::Dpop => "DPoP",
         };
-        if let AuthError::MissingScopeClaim { required, .. }
-        | AuthError::InsufficientScope { required } = self
-        {
-            challenge.push_str(&format!(", scope=\"{required}\""));
-        }
-        let status = self.status().code;
-        if let Some(url) = resource_metadata.filter(|_| status == 401 || status == 403) {
-            challenge.push_str(&format!(", resource_metadata=\"{url}\""));
-        }
+        format!("{name} {}", params.join(", "))
+    }
+}
 
-        Some(challenge)
+/// What the challenges of a refusal depend on besides the refusal itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChallengeContext<'a> {
+    /// The scheme the request used, when it used one this service knows.
+    pub(crate) scheme: Option<Scheme>,
+    /// `dpop.mode`.
+    pub(crate) mode: DpopMode,
+    /// The `algs` of the `DPoP` challenge: space-separated.
+    pub(crate) algs: &'a str,
+    /// The RFC 9728 metadata URL, when it is served.
+    pub(crate) resource_metadata: Option<&'a str>,
+}
+
+impl<'a> ChallengeContext<'a> {
+    /// The context of `req` in its Rocket.
+    pub(crate) fn of(req: &'a Request<'_>) -> Self {
+        let dpop = req.rocket().state::<Dpop>();
+        ChallengeContext {
+            scheme: UsedScheme::of(req),
+            mode: dpop.map_or(DpopMode::Disabled, Dpop::mode),
+            algs: dpop.map_or("", Dpop::algs),
+            resource_metadata: req.rocket().state::<ResourceMetadata>().map(ResourceMetadata::url),
+        }
     }
 }
 
@@ -351,12 +586,18 @@ impl<'r> Responder<'r, 'static> for AuthError {
         }
         let mut response = Json(ErrorBody { message: self.description() }).respond_to(req)?;
         response.set_status(self.status());
-        let metadata = req.rocket().state::<ResourceMetadata>().map(ResourceMetadata::url);
-        if let Some(challenge) = self.challenge_with(metadata) {
-            response.set_header(Header::new("WWW-Authenticate", challenge));
+        for challenge in self.challenges(&ChallengeContext::of(req)) {
+            response.adjoin_header(Header::new("WWW-Authenticate", challenge));
         }
-        if let AuthError::IssuerUnavailable { retry_after } = self {
-            response.set_header(Header::new("Retry-After", retry_after.to_string()));
+        match &self {
+            AuthError::IssuerUnavailable { retry_after }
+            | AuthError::ReplayStoreUnavailable { retry_after } => {
+                response.set_header(Header::new("Retry-After", retry_after.to_string()));
+            }
+            AuthError::UseDpopNonce { nonce } => {
+                response.set_header(Header::new("DPoP-Nonce", nonce.clone()));
+            }
+            _ => {}
         }
 
         Ok(response)
@@ -403,9 +644,29 @@ impl RecordedFailure {
 mod tests {
     use super::*;
 
-    fn all_token_errors() -> Vec<TokenError> {
+    const CLAIMS: [Claim; 16] = {
         use Claim::*;
-        let claims = [Iss, Aud, Exp, Nbf, Iat, Sub, ClientId, Jti, Scope, Scp, Permissions];
+        [
+            Iss,
+            Aud,
+            Exp,
+            Nbf,
+            Iat,
+            Sub,
+            ClientId,
+            Jti,
+            Scope,
+            Scp,
+            Permissions,
+            Cnf,
+            Htm,
+            Htu,
+            Ath,
+            Nonce,
+        ]
+    };
+
+    fn all_token_errors() -> Vec<TokenError> {
         let mut all = vec![
             TokenError::Empty,
             TokenError::MalformedCredentials,
@@ -421,12 +682,39 @@ mod tests {
             TokenError::Issuer,
             TokenError::Audience,
             TokenError::SenderConstrained,
+            TokenError::NotDpopBound,
+            TokenError::KeyBinding,
             TokenError::TooOld,
             TokenError::IssuedInTheFuture,
             TokenError::TokenType,
         ];
-        all.extend(claims.iter().map(|&c| TokenError::MissingClaim(c)));
-        all.extend(claims.iter().map(|&c| TokenError::InvalidClaim(c)));
+        all.extend(CLAIMS.iter().map(|&c| TokenError::MissingClaim(c)));
+        all.extend(CLAIMS.iter().map(|&c| TokenError::InvalidClaim(c)));
+        all
+    }
+
+    fn all_proof_errors() -> Vec<ProofError> {
+        let mut all = vec![
+            ProofError::Missing,
+            ProofError::TooLarge,
+            ProofError::Malformed,
+            ProofError::MalformedClaims,
+            ProofError::Type,
+            ProofError::AlgorithmNotAllowed,
+            ProofError::CriticalHeader,
+            ProofError::InvalidKey,
+            ProofError::PrivateKey,
+            ProofError::Signature,
+            ProofError::Method,
+            ProofError::Target,
+            ProofError::Stale,
+            ProofError::Future,
+            ProofError::AccessTokenHash,
+            ProofError::Replayed,
+            ProofError::BeyondReplayWindow,
+        ];
+        all.extend(CLAIMS.iter().map(|&c| ProofError::MissingClaim(c)));
+        all.extend(CLAIMS.iter().map(|&c| ProofError::InvalidClaim(c)));
         all
     }
 
@@ -436,13 +724,20 @@ mod tests {
             RequestError::MultipleMethods,
             RequestError::RepeatedHeader,
             RequestError::RepeatedParameter,
+            RequestError::RepeatedProof,
+            RequestError::ProofWithBearer,
+            RequestError::UnknownTarget,
         ];
         let errors = all_token_errors()
             .into_iter()
             .map(AuthError::InvalidToken)
+            .chain(all_proof_errors().into_iter().map(AuthError::InvalidDpopProof))
             .chain(requests.into_iter().map(AuthError::InvalidRequest))
             .chain([
                 AuthError::MissingCredentials,
+                AuthError::DpopRequired,
+                AuthError::UseDpopNonce { nonce: "n".into() },
+                AuthError::ReplayStoreUnavailable { retry_after: 1 },
                 AuthError::MissingScopeClaim {
                     claim: Claim::Scope,
                     required: "read:messages".into(),
@@ -459,26 +754,88 @@ mod tests {
                 description.bytes().all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
                 "{description:?} is outside RFC 6750's error_description set"
             );
+            assert!(error.reason().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
         }
     }
 
+    fn context(scheme: Option<Scheme>, mode: DpopMode) -> ChallengeContext<'static> {
+        ChallengeContext { scheme, mode, algs: "ES256 EdDSA", resource_metadata: None }
+    }
+
     #[test]
-    fn challenges_follow_rfc_6750() {
-        assert_eq!(AuthError::MissingCredentials.challenge().unwrap(), "Bearer realm=\"api\"");
+    fn bearer_only_challenges_follow_rfc_6750() {
+        let bearer = context(Some(Scheme::Bearer), DpopMode::Disabled);
+        assert_eq!(AuthError::MissingCredentials.challenges(&bearer), ["Bearer realm=\"api\""]);
         assert_eq!(
-            AuthError::InvalidToken(TokenError::Expired).challenge().unwrap(),
-            "Bearer realm=\"api\", error=\"invalid_token\", \
-             error_description=\"'exp' claim timestamp check failed\""
+            AuthError::InvalidToken(TokenError::Expired).challenges(&bearer),
+            ["Bearer realm=\"api\", error=\"invalid_token\", \
+              error_description=\"'exp' claim timestamp check failed\""]
         );
         assert_eq!(
-            AuthError::InsufficientScope { required: "read:messages".into() }.challenge().unwrap(),
-            "Bearer realm=\"api\", error=\"insufficient_scope\", \
-             error_description=\"Insufficient Scope\", scope=\"read:messages\""
+            AuthError::InsufficientScope { required: "read:messages".into() }.challenges(&bearer),
+            ["Bearer realm=\"api\", error=\"insufficient_scope\", \
+              error_description=\"Insufficient Scope\", scope=\"read:messages\""]
         );
-        assert_eq!(AuthError::NotConfigured.challenge(), None);
+        assert!(AuthError::NotConfigured.challenges(&bearer).is_empty());
+        assert!(AuthError::ReplayStoreUnavailable { retry_after: 1 }
+            .challenges(&bearer)
+            .is_empty());
+    }
+
+    #[test]
+    fn dpop_challenges_follow_rfc_9449() {
+        let allowed = |scheme| context(scheme, DpopMode::Allowed);
         assert_eq!(
-            AuthError::InvalidToken(TokenError::MissingClaim(Claim::ClientId)).description(),
-            "Missing 'client_id' claim"
+            AuthError::MissingCredentials.challenges(&allowed(None)),
+            ["Bearer realm=\"api\"", "DPoP algs=\"ES256 EdDSA\""]
         );
+        // Error parameters on the scheme the request used, Bearer first.
+        assert_eq!(
+            AuthError::InvalidToken(TokenError::Expired).challenges(&allowed(Some(Scheme::Dpop))),
+            [
+                "Bearer realm=\"api\"".to_owned(),
+                "DPoP error=\"invalid_token\", error_description=\"'exp' claim timestamp check \
+                 failed\", algs=\"ES256 EdDSA\""
+                    .to_owned()
+            ]
+        );
+        assert_eq!(
+            AuthError::InvalidDpopProof(ProofError::Target).challenges(&allowed(None))[1],
+            "DPoP error=\"invalid_dpop_proof\", error_description=\"DPoP proof 'htu' mismatch\", \
+             algs=\"ES256 EdDSA\""
+        );
+        assert_eq!(
+            AuthError::InsufficientScope { required: "read:messages".into() }
+                .challenges(&allowed(Some(Scheme::Dpop))),
+            ["DPoP error=\"insufficient_scope\", error_description=\"Insufficient Scope\", \
+              scope=\"read:messages\", algs=\"ES256 EdDSA\""]
+        );
+        assert_eq!(
+            AuthError::InvalidRequest(RequestError::ProofWithBearer)
+                .challenges(&allowed(Some(Scheme::Bearer))),
+            ["Bearer realm=\"api\", error=\"invalid_request\", \
+              error_description=\"DPoP proof sent with the Bearer scheme\""]
+        );
+        // Required mode, or a route that demands DPoP: the DPoP challenge only.
+        let required = context(Some(Scheme::Bearer), DpopMode::Required);
+        assert_eq!(AuthError::DpopRequired.challenges(&required), ["DPoP algs=\"ES256 EdDSA\""]);
+        assert_eq!(
+            AuthError::DpopRequired.challenges(&allowed(Some(Scheme::Bearer))),
+            ["DPoP algs=\"ES256 EdDSA\""]
+        );
+        assert_eq!(
+            AuthError::UseDpopNonce { nonce: "n".into() }.challenges(&required),
+            ["DPoP error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce \
+              in DPoP proof\", algs=\"ES256 EdDSA\""]
+        );
+        let with_metadata = ChallengeContext {
+            resource_metadata: Some("https://api.example.com/.well-known/oauth-protected-resource"),
+            ..allowed(None)
+        };
+        for challenge in AuthError::MissingCredentials.challenges(&with_metadata) {
+            assert!(challenge.ends_with(
+                ", resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource\""
+            ));
+        }
     }
 }

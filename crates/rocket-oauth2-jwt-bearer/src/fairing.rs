@@ -35,6 +35,7 @@ use rocket::{Build, Data, Orbit, Request, Response, Rocket};
 
 use crate::connect::{connect, keep_fresh, load_then_keep_fresh};
 use crate::credentials::QueryTokens;
+use crate::dpop::Dpop;
 use crate::guards::Authenticated;
 use crate::resolver::IssuerResolver;
 use crate::resource_metadata::ResourceMetadata;
@@ -212,8 +213,16 @@ impl Fairing for JwtAuth {
                 Err(error) => return fail(rocket, &error),
             }
         };
+        let dpop = match Dpop::new(&settings.dpop, settings.trusted_proxies.clone()) {
+            Ok(dpop) => dpop,
+            Err(problem) => {
+                let setting = "dpop.replay_store".to_owned();
+                let error = ConfigError::Invalid { setting, problem, origin: None };
+                return fail(rocket, &LaunchError::Config(error));
+            }
+        };
         let rocket = serve_metadata(rocket, &settings, &verifier);
-        Ok(rocket.manage(verifier).manage(LaunchSettings(Arc::new(settings))))
+        Ok(rocket.manage(verifier).manage(dpop).manage(LaunchSettings(Arc::new(settings))))
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
@@ -299,7 +308,7 @@ fn serve_metadata(
     let issuers: Vec<String> =
         verifier.issuers().configured().iter().map(|issuer| issuer.label()).collect();
     let query_tokens = verifier.policy().allow_query_token;
-    match ResourceMetadata::new(&identifier, resource, &issuers, query_tokens) {
+    match ResourceMetadata::new(&identifier, resource, &issuers, query_tokens, &settings.dpop) {
         Some(metadata) => {
             log::info!("JWT auth: protected-resource metadata at {}", metadata.url());
             rocket.manage(metadata).mount("/", ResourceMetadata::routes())

@@ -18,7 +18,12 @@
 //! }
 //! ```
 //!
-//! Both need the [`JwtAuth`](crate::JwtAuth) fairing. A failure is an
+//! Every guard accepts both schemes, `Bearer` and (unless `dpop.mode =
+//! "disabled"`) `DPoP` with its proof; [`BearerToken::binding`] says which
+//! was proven, and [`DpopBound`] demands DPoP on one route whatever the
+//! mode.
+//!
+//! All need the [`JwtAuth`](crate::JwtAuth) fairing. A failure is an
 //! `Outcome::Error`, never a `Forward` (which would end as a 404 from the
 //! file server), and is recorded for the `/api` catchers, which render it
 //! as an RFC 6750 response: Rocket 0.5 catchers see only the status.
@@ -32,9 +37,12 @@ use std::sync::Arc;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde_json::Value;
 
+use crate::binding::Binding;
 use crate::claims::Claims;
-use crate::credentials;
-use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure};
+use crate::credentials::{self, Scheme};
+use crate::dpop::{Dpop, DpopMode};
+use crate::error::TokenError;
+use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure, RequestError};
 use crate::token::Verifier;
 
 /// A request whose bearer token verified. Cheap to clone.
@@ -43,6 +51,7 @@ use crate::token::Verifier;
 #[derive(Clone)]
 pub struct BearerToken {
     claims: Arc<Claims>,
+    binding: Binding,
 }
 
 impl BearerToken {
@@ -50,12 +59,32 @@ impl BearerToken {
     pub fn claims(&self) -> &Claims {
         &self.claims
     }
+
+    /// How the request proved it may use the token: as a plain bearer
+    /// token, or with a DPoP proof by the key the token is bound to.
+    ///
+    /// ```rust
+    /// # use rocket_oauth2_jwt_bearer::{BearerToken, Binding};
+    /// #[rocket::get("/whoami")]
+    /// fn whoami(token: BearerToken) -> String {
+    ///     match token.binding().jkt() {
+    ///         Some(jkt) => format!("holder of key {jkt}"),
+    ///         None => "bearer".into(),
+    ///     }
+    /// }
+    /// ```
+    pub fn binding(&self) -> &Binding {
+        &self.binding
+    }
 }
 
 // Handlers may log guards; never print a token or its claims by accident.
 impl fmt::Debug for BearerToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerToken").field("sub", &self.claims.subject).finish_non_exhaustive()
+        f.debug_struct("BearerToken")
+            .field("sub", &self.claims.subject)
+            .field("dpop", &self.binding.is_sender_constrained())
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,10 +106,35 @@ impl BearerToken {
             return Err(AuthError::NotConfigured);
         };
 
-        let token = credentials::bearer_token(req, verifier.policy().allow_query_token)?;
-        let claims = verifier.verify(token).await?;
+        let dpop = req.rocket().state::<Dpop>();
+        let mode = dpop.map_or(DpopMode::Disabled, Dpop::mode);
+        let allow_query = verifier.policy().allow_query_token;
+        let credentials = credentials::credentials(req, allow_query, mode != DpopMode::Disabled)?;
+        let (claims, binding) = match (credentials.scheme, dpop) {
+            (Scheme::Dpop, Some(dpop)) => {
+                dpop.authenticate(req, verifier, credentials.token).await?
+            }
+            (_, dpop) => {
+                match mode {
+                    DpopMode::Required => return Err(AuthError::DpopRequired),
+                    // A proof with a bearer token is a client mixing up
+                    // schemes; RFC 9449 §7.2 wants it refused, not ignored.
+                    DpopMode::Allowed if dpop.is_some() && Dpop::proof_header(req)?.is_some() => {
+                        return Err(AuthError::InvalidRequest(RequestError::ProofWithBearer));
+                    }
+                    _ => {}
+                }
+                let claims = verifier.verify(credentials.token).await?;
+                // A DPoP-bound token without its proof is a stolen token
+                // until proven otherwise (RFC 9449 §7.2), in every mode.
+                if claims.jkt().is_some() {
+                    return Err(AuthError::InvalidToken(TokenError::SenderConstrained));
+                }
+                (claims, Binding::Bearer)
+            }
+        };
         req.local_cache(|| Some(Authenticated));
-        Ok(BearerToken { claims })
+        Ok(BearerToken { claims, binding })
     }
 
     /// Requires claim `name` to equal `expected` (the Express library's
@@ -196,6 +250,44 @@ impl<'r> FromRequest<'r> for MaybeBearer {
         match BearerToken::verified(req).await {
             Ok(token) => Outcome::Success(MaybeBearer(Some(token.clone()))),
             Err(AuthError::MissingCredentials) => Outcome::Success(MaybeBearer(None)),
+            Err(error) => refuse(req, error.clone()),
+        }
+    }
+}
+
+/// A [`BearerToken`] presented with the `DPoP` scheme and a valid proof,
+/// whatever `dpop.mode` says: for the routes that must never accept a
+/// plain bearer token. A bearer token is answered 401 with only the
+/// `DPoP` challenge. Derefs to the [`BearerToken`].
+///
+/// ```rust
+/// # use rocket_oauth2_jwt_bearer::DpopBound;
+/// #[rocket::post("/transfer")]
+/// fn transfer(token: DpopBound) -> String {
+///     format!("transfer by {:?}", token.claims().subject)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DpopBound(BearerToken);
+
+impl Deref for DpopBound {
+    type Target = BearerToken;
+
+    fn deref(&self) -> &BearerToken {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for DpopBound {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match BearerToken::verified(req).await {
+            Ok(token) if token.binding.is_sender_constrained() => {
+                Outcome::Success(DpopBound(token.clone()))
+            }
+            Ok(_) | Err(AuthError::MissingCredentials) => refuse(req, AuthError::DpopRequired),
             Err(error) => refuse(req, error.clone()),
         }
     }

@@ -86,6 +86,7 @@
 #![warn(unreachable_pub)]
 
 mod algorithms;
+mod binding;
 mod cache;
 mod catchers;
 mod claims;
@@ -93,6 +94,7 @@ mod connect;
 mod credentials;
 #[cfg(feature = "dev-issuer")]
 mod dev_issuer;
+mod dpop;
 mod error;
 mod fairing;
 mod fetch;
@@ -114,20 +116,24 @@ mod status;
 pub mod testing;
 mod token;
 mod trusted_issuer;
+mod trusted_proxies;
 
+pub use binding::Binding;
 pub use catchers::catchers;
 pub use claims::Claims;
-pub use error::{AuthError, Claim, RequestError, TokenError};
+pub use dpop::DpopMode;
+pub use error::{AuthError, Claim, ProofError, RequestError, TokenError};
 pub use fairing::{JwtAuth, LaunchError};
 pub use guards::{
-    AnyScope, BearerToken, HasPermission, HasScope, HasScopes, MaybeBearer, Scope, ScopeSet,
+    AnyScope, BearerToken, DpopBound, HasPermission, HasScope, HasScopes, MaybeBearer, Scope,
+    ScopeSet,
 };
 pub use issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
 #[cfg(feature = "metrics")]
 pub use metrics::Metrics;
 pub use resolver::{IssuerResolver, ResolveError};
 pub use settings::{ConfigError, NamedVariables, Settings, SettingsBuilder};
-pub use status::{IssuerStatus, KeyStatus};
+pub use status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
 
 /// Internals for this repository's benchmarks, fuzz target and property
 /// tests. Not part of the API: no stability, no documentation.

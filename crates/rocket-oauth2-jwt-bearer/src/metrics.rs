@@ -10,7 +10,11 @@
 //!   read from each issuer's key store at scrape time;
 //! - `token_cache_lookups_total{result}`; with a resolver,
 //!   `dynamic_issuers` and the resolver issuers' keys and fetches summed
-//!   under `issuer="dynamic"`.
+//!   under `issuer="dynamic"`;
+//! - `dpop_replays_refused_total`, `dpop_replay_cache_proofs`, and with a
+//!   shared store `dpop_replay_store_errors_total` and
+//!   `dpop_replay_store_up`. DPoP refusals count in `http_requests_total`
+//!   under their fixed reasons (`dpop_signature`, `dpop_replayed`, ...).
 //!
 //! Label values come from fixed sets (route templates, reason codes, the
 //! configured issuers), so neither a client nor a resolver's tenants can
@@ -30,6 +34,7 @@ use rocket::http::{ContentType, Status};
 use rocket::{get, routes, Build, Request, Response, Rocket, State};
 
 use crate::cache::TokenCache;
+use crate::dpop::{Dpop, ReplayGuard};
 use crate::error::RecordedFailure;
 use crate::issuers::Issuers;
 use crate::token::Verifier;
@@ -48,7 +53,7 @@ struct MetricsState {
 }
 
 impl MetricsState {
-    fn new(verifier: Option<&Verifier>) -> Self {
+    fn new(verifier: Option<&Verifier>, dpop: Option<&Dpop>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "Requests by route and outcome", requests.clone());
@@ -56,6 +61,7 @@ impl MetricsState {
             let collector = AuthCollector {
                 issuers: verifier.issuers().clone(),
                 cache: verifier.cache().clone(),
+                replay: dpop.map(|dpop| dpop.replay().clone()),
             };
             registry.register_collector(Box::new(collector));
         }
@@ -96,6 +102,7 @@ impl MetricsState {
 struct AuthCollector {
     issuers: Arc<Issuers>,
     cache: Arc<TokenCache>,
+    replay: Option<Arc<ReplayGuard>>,
 }
 
 /// One `issuer` label's figures.
@@ -224,6 +231,39 @@ impl Collector for AuthCollector {
                 ConstCounter::new(count).encode(lookups.encode_family(&[("result", result)])?)?;
             }
         }
+
+        if let Some(replay) = &self.replay {
+            let counter = ConstCounter::new(replay.replays());
+            counter.encode(encoder.encode_descriptor(
+                "dpop_replays_refused",
+                "DPoP proofs refused as used before",
+                None,
+                counter.metric_type(),
+            )?)?;
+            let gauge = ConstGauge::new(replay.cached() as i64);
+            gauge.encode(encoder.encode_descriptor(
+                "dpop_replay_cache_proofs",
+                "DPoP proofs held by this process's replay cache",
+                None,
+                gauge.metric_type(),
+            )?)?;
+            if let Some(failing) = replay.store_failing() {
+                let counter = ConstCounter::new(replay.store_errors());
+                counter.encode(encoder.encode_descriptor(
+                    "dpop_replay_store_errors",
+                    "Failed commands to the shared DPoP replay store",
+                    None,
+                    counter.metric_type(),
+                )?)?;
+                let gauge = ConstGauge::new(i64::from(!failing));
+                gauge.encode(encoder.encode_descriptor(
+                    "dpop_replay_store_up",
+                    "Whether the shared DPoP replay store answered its last command",
+                    None,
+                    gauge.metric_type(),
+                )?)?;
+            }
+        }
         Ok(())
     }
 }
@@ -277,7 +317,7 @@ impl Fairing for Metrics {
             return Ok(rocket);
         }
 
-        let metrics = MetricsState::new(rocket.state::<Verifier>());
+        let metrics = MetricsState::new(rocket.state::<Verifier>(), rocket.state::<Dpop>());
         Ok(rocket.manage(metrics).mount("/", routes![metrics]))
     }
 

@@ -24,6 +24,9 @@ use rocket::response::{self, Responder};
 use rocket::{get, routes, Request, Response, Route, State};
 use serde_json::json;
 
+use crate::algorithms;
+use crate::dpop::settings::DpopSettings;
+use crate::dpop::DpopMode;
 use crate::settings::Resource;
 
 /// The path of the metadata document under the host (RFC 9728 §3).
@@ -49,6 +52,7 @@ impl ResourceMetadata {
         resource: &Resource,
         issuers: &[String],
         query_tokens: bool,
+        dpop: &DpopSettings,
     ) -> Option<Self> {
         let url = reqwest::Url::parse(identifier).ok()?;
         // Decoded, as Rocket hands a request's segments to the route.
@@ -74,6 +78,11 @@ impl ResourceMetadata {
             "authorization_servers": issuers,
             "bearer_methods_supported": methods,
         });
+        if dpop.mode != DpopMode::Disabled {
+            let algs: Vec<&str> = dpop.algorithms.iter().map(algorithms::name_of).collect();
+            document["dpop_signing_alg_values_supported"] = json!(algs);
+            document["dpop_bound_access_tokens_required"] = json!(dpop.mode == DpopMode::Required);
+        }
         if !resource.scopes_supported.is_empty() {
             document["scopes_supported"] = json!(resource.scopes_supported);
         }

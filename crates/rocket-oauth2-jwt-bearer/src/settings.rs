@@ -25,11 +25,14 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
 use crate::claims::ScopeClaims;
+use crate::dpop::settings::{DpopSettings, RawDpop};
+use crate::dpop::DpopMode;
 use crate::fetch::check_url;
 use crate::issuer_settings::{
     is_hmac, Audiences, IssuerCheck, IssuerEntry, IssuerFields, IssuerSettings, KeySource, Place,
     SharedSecret,
 };
+use crate::trusted_proxies::TrustedProxies;
 
 /// The audience of development-issuer tokens when none is configured (the
 /// API identifier Auth0's quickstarts suggest).
@@ -223,6 +226,10 @@ struct RawSettings {
     dynamic_issuers_max: usize,
     #[serde(default = "defaults::dynamic_issuer_idle", deserialize_with = "seconds")]
     dynamic_issuer_idle: Duration,
+    #[serde(default)]
+    dpop: RawDpop,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 impl RawSettings {
@@ -272,6 +279,8 @@ pub struct Settings {
     pub(crate) scope_claims: ScopeClaims,
     pub(crate) warnings: Vec<String>,
     pub(crate) resource: Resource,
+    pub(crate) dpop: DpopSettings,
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 /// The RFC 9728 protected-resource settings, checked.
@@ -322,7 +331,20 @@ impl Settings {
         };
         let scope_claims = ScopeClaims::of(&raw.scope_claims);
         let resource = check.resource()?;
-        Ok(Settings { raw, issuers, audiences, scope_claims, warnings, resource })
+        let dpop =
+            raw.dpop.check().map_err(|(setting, problem)| check.invalid(setting, problem))?;
+        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
+            .map_err(|problem| check.invalid("trusted_proxies", problem))?;
+        Ok(Settings {
+            raw,
+            issuers,
+            audiences,
+            scope_claims,
+            warnings,
+            resource,
+            dpop,
+            trusted_proxies,
+        })
     }
 
     /// Settings written in code, checked like those read from a file.
@@ -377,6 +399,10 @@ impl Settings {
     /// the fairing logs them.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+    /// `dpop.mode`: which authorization schemes the guards accept.
+    pub fn dpop_mode(&self) -> DpopMode {
+        self.dpop.mode
     }
     /// `clock_tolerance`.
     pub fn clock_tolerance(&self) -> Duration {
@@ -635,7 +661,7 @@ impl Check<'_> {
 }
 
 /// A duration written as whole or fractional seconds: `5`, `0.25`.
-fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     struct Visitor;
 
     // A century: anything longer is a typo, and Duration::from_secs_f64

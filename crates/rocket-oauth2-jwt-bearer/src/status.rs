@@ -1,5 +1,5 @@
-//! Each issuer's keys and their freshness, for readiness probes and
-//! dashboards.
+//! Each issuer's keys and their freshness, and the DPoP replay store's
+//! health, for readiness probes and dashboards.
 
 use std::time::SystemTime;
 
@@ -7,6 +7,7 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Phase, Rocket};
 
+use crate::dpop::Dpop;
 use crate::issuer_settings::KeySource;
 use crate::token::Verifier;
 use crate::trusted_issuer::TrustedIssuer;
@@ -48,6 +49,22 @@ pub struct KeyStatus {
     pub issuers: Vec<IssuerStatus>,
     /// How many issuers a resolver approved are held, with a resolver.
     pub dynamic_issuers: Option<usize>,
+    /// The shared DPoP replay store, when `dpop.replay_store` is set.
+    pub replay_store: Option<ReplayStoreStatus>,
+}
+
+/// The shared DPoP replay store (`dpop.replay_store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplayStoreStatus {
+    /// Whether its last command succeeded (or none was sent yet).
+    pub reachable: bool,
+    /// Failed commands since launch.
+    pub errors: u64,
+    /// Whether, while it is unreachable, replays are detected by this
+    /// process alone (`replay_store_failure = "local"`) rather than DPoP
+    /// requests refused (`"reject"`).
+    pub falls_back: bool,
 }
 
 /// One configured issuer's keys.
@@ -87,12 +104,22 @@ impl KeyStatus {
             last_error: worst.and_then(|i| i.last_error.clone()),
             dynamic_issuers: issuers.dynamic_count(),
             issuers: each,
+            replay_store: rocket.state::<Dpop>().and_then(|dpop| {
+                let replay = dpop.replay();
+                Some(ReplayStoreStatus {
+                    reachable: !replay.store_failing()?,
+                    errors: replay.store_errors(),
+                    falls_back: replay.falls_back(),
+                })
+            }),
         })
     }
 
     /// Ready to verify tokens: every configured issuer has keys. Stale
     /// keys still count (stale-if-error): an identity-provider outage must
-    /// not pull every replica out of the load balancer at once.
+    /// not pull every replica out of the load balancer at once. An
+    /// unreachable replay store doesn't count either, for the same reason:
+    /// it is reported in [`replay_store`](Self::replay_store).
     pub fn is_ready(&self) -> bool {
         self.issuers.iter().all(|i| i.loaded && i.keys > 0)
     }

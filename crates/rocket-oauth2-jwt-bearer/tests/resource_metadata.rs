@@ -60,6 +60,9 @@ async fn the_document_describes_the_configured_resource() {
             "bearer_methods_supported": ["header", "query"],
             "resource_name": "Reports API",
             "resource_documentation": "https://docs.example.test/reports",
+            "dpop_signing_alg_values_supported":
+                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"],
+            "dpop_bound_access_tokens_required": false,
         })
     );
 
@@ -115,6 +118,28 @@ async fn a_resource_without_a_path_is_described_at_the_bare_well_known_path() {
     assert_eq!(document["resource"], "https://api.example.test", "exactly the setting");
     assert_eq!(document["bearer_methods_supported"], json!(["header"]));
     assert!(document.get("scopes_supported").is_none());
+}
+
+#[rocket::async_test]
+async fn the_document_says_whether_dpop_is_required_or_off() {
+    let issuer = TestIssuer::start().await;
+    for (mode, expected) in [("required", Some(true)), ("disabled", None)] {
+        let settings = issuer
+            .settings(AUDIENCE)
+            .set("resource", "https://api.example.test")
+            .set("dpop", json!({"mode": mode, "algorithms": ["ES256", "EdDSA"]}))
+            .build();
+        let client = client(settings.unwrap()).await;
+        let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
+        let document: Value = response.into_json().await.unwrap();
+        assert_eq!(document["dpop_bound_access_tokens_required"].as_bool(), expected, "{mode}");
+        match expected {
+            Some(_) => {
+                assert_eq!(document["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]))
+            }
+            None => assert!(document.get("dpop_signing_alg_values_supported").is_none()),
+        }
+    }
 }
 
 #[rocket::async_test]

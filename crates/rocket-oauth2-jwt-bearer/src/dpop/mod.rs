@@ -1,0 +1,144 @@
+//! DPoP-bound access tokens on the resource server (RFC 9449 §7): the
+//! `DPoP` scheme, its proof, the binding to the token's `cnf.jkt`,
+//! server nonces and replay detection.
+//!
+//! A DPoP request is checked in this order: exactly one `DPoP` header
+//! field (400 otherwise); the target URI, which needs a `public_url` or a
+//! well-formed `Host` (400 otherwise); the proof itself ([`proof`]: 401
+//! `invalid_dpop_proof`); the access token, as a bearer token would be
+//! (401 `invalid_token`, from the token cache when it was verified
+//! before); its `cnf.jkt` against the proof key's thumbprint, compared in
+//! constant time (401 `invalid_token`); the nonce, when nonces are on
+//! (401 `use_dpop_nonce` with a fresh one); and last the replay check, so
+//! that only a proof that passed everything else is recorded. Nothing of
+//! the proof or the binding is cached: each request proves possession
+//! anew.
+
+mod nonce;
+mod proof;
+#[cfg(feature = "redis")]
+mod redis_store;
+mod replay;
+mod replay_cache;
+pub(crate) mod settings;
+mod target_uri;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::constant_time;
+use rocket::Request;
+
+use crate::algorithms;
+use crate::binding::Binding;
+use crate::claims::Claims;
+use crate::error::{AuthError, ProofError, RequestError, TokenError};
+use crate::token::Verifier;
+use crate::trusted_proxies::TrustedProxies;
+use nonce::Nonces;
+use proof::ProofRules;
+use replay::Refusal;
+pub(crate) use replay::ReplayGuard;
+pub use settings::DpopMode;
+use settings::DpopSettings;
+
+/// The DPoP side of the verifier: managed state of the Rocket, next to
+/// the [`Verifier`].
+pub(crate) struct Dpop {
+    settings: DpopSettings,
+    proxies: TrustedProxies,
+    nonces: Option<Nonces>,
+    replay: Arc<ReplayGuard>,
+    /// The `algs` of the `DPoP` challenge (RFC 9449 §7.1).
+    algs: String,
+}
+
+impl Dpop {
+    /// DPoP as `settings` describe it, trusting forwarding headers from
+    /// `proxies`; the error says what is wrong with the replay store.
+    pub(crate) fn new(settings: &DpopSettings, proxies: TrustedProxies) -> Result<Self, String> {
+        let nonces = settings
+            .nonce
+            .then(|| Nonces::new(settings.nonce_secret.as_ref(), settings.nonce_lifetime));
+        let algs: Vec<&str> = settings.algorithms.iter().map(algorithms::name_of).collect();
+        Ok(Dpop {
+            replay: Arc::new(ReplayGuard::new(settings)?),
+            settings: settings.clone(),
+            proxies,
+            nonces,
+            algs: algs.join(" "),
+        })
+    }
+
+    /// `dpop.mode`.
+    pub(crate) fn mode(&self) -> DpopMode {
+        self.settings.mode
+    }
+
+    /// The proof algorithms, space-separated.
+    pub(crate) fn algs(&self) -> &str {
+        &self.algs
+    }
+
+    /// Replay detection, for metrics and readiness.
+    pub(crate) fn replay(&self) -> &Arc<ReplayGuard> {
+        &self.replay
+    }
+
+    /// The `DPoP` header of `req`: `None` without one, an error for two
+    /// fields or a list (a compact JWS never holds a comma).
+    pub(crate) fn proof_header<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
+        let mut fields = req.headers().get("DPoP");
+        match (fields.next(), fields.next()) {
+            (None, _) => Ok(None),
+            (Some(proof), None) if !proof.contains(',') => Ok(Some(proof.trim())),
+            _ => Err(AuthError::InvalidRequest(RequestError::RepeatedProof)),
+        }
+    }
+
+    /// Verifies a `DPoP`-scheme request presenting `token` (see the module
+    /// docs): its claims and binding, or why it is refused.
+    pub(crate) async fn authenticate(
+        &self,
+        req: &Request<'_>,
+        verifier: &Verifier,
+        token: &str,
+    ) -> Result<(Arc<Claims>, Binding), AuthError> {
+        let proof =
+            Self::proof_header(req)?.ok_or(AuthError::InvalidDpopProof(ProofError::Missing))?;
+        let public_url = self.settings.public_url.as_deref();
+        let target = target_uri::of_request(req, public_url, &self.proxies)
+            .map_err(|_| AuthError::InvalidRequest(RequestError::UnknownTarget))?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let rules = ProofRules {
+            algorithms: self.settings.algorithms,
+            method: req.method().as_str(),
+            target: &target,
+            access_token: token,
+            now,
+            iat_offset: self.settings.iat_offset.as_secs_f64(),
+            iat_leeway: self.settings.iat_leeway.as_secs_f64(),
+        };
+        let proof = proof::verify(proof, &rules).map_err(AuthError::InvalidDpopProof)?;
+
+        let claims = verifier.verify(token).await?;
+        let jkt = claims.jkt().ok_or(AuthError::InvalidToken(TokenError::NotDpopBound))?;
+        if constant_time::verify_slices_are_equal(jkt.as_bytes(), proof.jkt.as_bytes()).is_err() {
+            return Err(AuthError::InvalidToken(TokenError::KeyBinding));
+        }
+
+        let seconds = now as i64;
+        if let Some(nonces) = &self.nonces {
+            let fresh = proof.nonce.as_deref().is_some_and(|n| nonces.accepts(n, seconds as u64));
+            if !fresh {
+                return Err(AuthError::UseDpopNonce { nonce: nonces.issue(seconds as u64) });
+            }
+        }
+        self.replay.check(&proof, seconds).await.map_err(|refusal| match refusal {
+            Refusal::Replayed => AuthError::InvalidDpopProof(ProofError::Replayed),
+            Refusal::BeyondWatermark => AuthError::InvalidDpopProof(ProofError::BeyondReplayWindow),
+            Refusal::StoreUnavailable => AuthError::ReplayStoreUnavailable { retry_after: 1 },
+        })?;
+        Ok((claims, Binding::Dpop { jkt: proof.jkt }))
+    }
+}

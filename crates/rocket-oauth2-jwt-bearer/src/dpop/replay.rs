@@ -1,0 +1,166 @@
+//! Replay detection for DPoP proofs: this process's [`ReplayCache`] always,
+//! and the shared store (`replay_store`) when one is configured, so that a
+//! proof used at one replica is refused at every other.
+//!
+//! The local cache is asked first: a replay to the same process is refused
+//! without a round trip, and when the store fails the local record is
+//! already there to fall back on. While the store is unreachable,
+//! `replay_store_failure` decides: `local` keeps serving on the local
+//! cache (one warning per failure streak, counted for metrics and
+//! readiness), `reject` answers 503 until the store is back.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::proof::Proof;
+use super::replay_cache::{ReplayCache, Seen};
+use super::settings::{DpopSettings, StoreFailure};
+
+#[cfg(feature = "redis")]
+use super::redis_store::RedisStore;
+
+/// Why a proof is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Used before inside the window.
+    Replayed,
+    /// Older than what a full replay cache can vouch for.
+    BeyondWatermark,
+    /// The shared store is unreachable and `replay_store_failure = "reject"`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    StoreUnavailable,
+}
+
+/// Counters, for metrics and readiness.
+#[derive(Debug, Default)]
+struct Counters {
+    replays: AtomicU64,
+    store_errors: AtomicU64,
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    store_failing: AtomicBool,
+}
+
+/// The replay check of every DPoP request.
+pub(crate) struct ReplayGuard {
+    local: ReplayCache,
+    #[cfg(feature = "redis")]
+    shared: Option<RedisStore>,
+    failure: StoreFailure,
+    /// Seconds after its `iat` a proof stays acceptable.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    lifetime: i64,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for ReplayGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplayGuard")
+            .field("cached", &self.cached())
+            .field("replays", &self.replays())
+            .field("store_failing", &self.store_failing())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplayGuard {
+    /// The guard `settings` describe; the error names what is wrong with
+    /// the store's URL.
+    pub(crate) fn new(settings: &DpopSettings) -> Result<Self, String> {
+        let lifetime = settings.iat_offset.as_secs_f64().ceil() as i64;
+        #[cfg(feature = "redis")]
+        let shared = settings.replay_store.as_ref().map(|url| RedisStore::new(url.as_str()));
+        Ok(ReplayGuard {
+            local: ReplayCache::new(settings.replay_cache_capacity, lifetime),
+            #[cfg(feature = "redis")]
+            shared: shared.transpose()?,
+            failure: settings.replay_store_failure,
+            lifetime,
+            counters: Counters::default(),
+        })
+    }
+
+    /// Records `proof`, or says why it must be refused.
+    pub(crate) async fn check(&self, proof: &Proof, now: i64) -> Result<(), Refusal> {
+        match self.local.check(proof.replay_key, proof.iat, now) {
+            Seen::First => {}
+            Seen::Replayed => return Err(self.replayed()),
+            Seen::BeyondWatermark => return Err(Refusal::BeyondWatermark),
+        }
+        self.check_shared(proof, now).await
+    }
+
+    fn replayed(&self) -> Refusal {
+        self.counters.replays.fetch_add(1, Ordering::Relaxed);
+        Refusal::Replayed
+    }
+
+    #[cfg(not(feature = "redis"))]
+    async fn check_shared(&self, _: &Proof, _: i64) -> Result<(), Refusal> {
+        let _ = self.failure;
+        Ok(())
+    }
+
+    #[cfg(feature = "redis")]
+    async fn check_shared(&self, proof: &Proof, now: i64) -> Result<(), Refusal> {
+        use super::redis_store::StoreError;
+
+        let Some(store) = &self.shared else { return Ok(()) };
+        // Kept until the proof would be stale, plus a second for rounding.
+        let ttl = (proof.iat + self.lifetime - now).max(0) as u64 + 1;
+        match store.record(proof.replay_key, std::time::Duration::from_secs(ttl)).await {
+            Ok(first) => {
+                if self.counters.store_failing.swap(false, Ordering::Relaxed) {
+                    log::warn!("DPoP replay store reachable again: sharing replay detection");
+                }
+                match first {
+                    true => Ok(()),
+                    false => Err(self.replayed()),
+                }
+            }
+            Err(error) => {
+                self.counters.store_errors.fetch_add(1, Ordering::Relaxed);
+                let first_failure = !self.counters.store_failing.swap(true, Ordering::Relaxed);
+                if let (true, StoreError::Failed(reason)) = (first_failure, &error) {
+                    let fallback = match self.failure {
+                        StoreFailure::Local => "falling back to this process's replay cache",
+                        StoreFailure::Reject => "refusing DPoP requests with 503",
+                    };
+                    log::warn!("DPoP replay store unreachable ({reason}): {fallback}");
+                }
+                match self.failure {
+                    StoreFailure::Local => Ok(()),
+                    StoreFailure::Reject => Err(Refusal::StoreUnavailable),
+                }
+            }
+        }
+    }
+
+    /// Replays refused so far (local and shared).
+    pub(crate) fn replays(&self) -> u64 {
+        self.counters.replays.load(Ordering::Relaxed)
+    }
+
+    /// Failed store commands so far.
+    pub(crate) fn store_errors(&self) -> u64 {
+        self.counters.store_errors.load(Ordering::Relaxed)
+    }
+
+    /// Whether DPoP requests are served from the local cache (else
+    /// refused) while the store is unreachable.
+    pub(crate) fn falls_back(&self) -> bool {
+        self.failure == StoreFailure::Local
+    }
+
+    /// `None` without a shared store; else whether its last command failed.
+    pub(crate) fn store_failing(&self) -> Option<bool> {
+        #[cfg(feature = "redis")]
+        if self.shared.is_some() {
+            return Some(self.counters.store_failing.load(Ordering::Relaxed));
+        }
+        None
+    }
+
+    /// Proofs held by the local cache.
+    pub(crate) fn cached(&self) -> usize {
+        self.local.len()
+    }
+}
