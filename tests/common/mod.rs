@@ -8,6 +8,7 @@ pub mod dpop;
 pub mod idp;
 pub mod keys;
 pub mod process;
+pub mod redis;
 
 use auth0_rocket_api::config::AppDefaults;
 use figment::providers::Serialized;
