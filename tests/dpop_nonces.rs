@@ -43,7 +43,10 @@ async fn offered_nonce(response: LocalResponse<'_>) -> String {
         "{challenges:?}"
     );
     let nonce = response.headers().get_one("DPoP-Nonce").expect("a DPoP-Nonce").to_owned();
-    assert!(!nonce.is_empty() && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(
+        !nonce.is_empty()
+            && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    );
     nonce
 }
 
@@ -59,7 +62,8 @@ async fn a_proof_needs_a_nonce_the_server_gave_out() {
     let key = DpopKey::es256();
     let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
 
-    let nonce = offered_nonce(call(&client, &token, &key.proof("GET", PRIVATE, &token)).await).await;
+    let nonce =
+        offered_nonce(call(&client, &token, &key.proof("GET", PRIVATE, &token)).await).await;
     assert_eq!(call(&client, &token, &with_nonce(&key, &token, &nonce)).await.status().code, 200);
     // The nonce may be used again (each proof is still used once).
     assert_eq!(call(&client, &token, &with_nonce(&key, &token, &nonce)).await.status().code, 200);
@@ -97,7 +101,8 @@ async fn a_nonce_goes_stale_after_its_lifetime() {
     let key = DpopKey::es256();
     let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
 
-    let nonce = offered_nonce(call(&client, &token, &key.proof("GET", PRIVATE, &token)).await).await;
+    let nonce =
+        offered_nonce(call(&client, &token, &key.proof("GET", PRIVATE, &token)).await).await;
     assert_eq!(call(&client, &token, &with_nonce(&key, &token, &nonce)).await.status().code, 200);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let fresh = offered_nonce(call(&client, &token, &with_nonce(&key, &token, &nonce)).await).await;

@@ -26,7 +26,8 @@ struct Replicas {
 async fn replicas(redis: &RedisServer, dpop: Value) -> Replicas {
     let signer = TestKey::rsa("k1");
     let idp = Idp::start(&[&signer]).await;
-    let mut settings = json!({"public_url": "https://api.example.test", "replay_store": redis.url()});
+    let mut settings =
+        json!({"public_url": "https://api.example.test", "replay_store": redis.url()});
     merge(&mut settings, dpop);
     let figment = || {
         figment(&idp, json!({ "dpop": settings.clone() }))
