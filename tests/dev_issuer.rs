@@ -221,3 +221,68 @@ async fn never_outside_the_debug_profile() {
         Status::NotFound
     );
 }
+
+/// POSTs a form to `/dev/token` with a `DPoP` proof header.
+async fn post_with_proof<'c>(client: &'c Client, body: &str, proof: &str) -> LocalResponse<'c> {
+    client
+        .post("/dev/token")
+        .remote(loopback())
+        .header(host())
+        .header(ContentType::Form)
+        .header(Header::new("DPoP", proof.to_owned()))
+        .body(body)
+        .dispatch()
+        .await
+}
+
+#[rocket::async_test]
+async fn a_token_request_with_a_dpop_proof_gets_a_token_bound_to_its_key() {
+    use common::dpop::DpopKey;
+
+    let client = client_for(dev_figment("debug", json!({"dev_issuer": true}))).await;
+    let key = DpopKey::es256();
+    let endpoint = "http://127.0.0.1:3010/dev/token";
+    let proof = key.proof_with("POST", endpoint, "", json!({}), json!({"ath": null}));
+    let response = post_with_proof(&client, "scope=read:messages", &proof).await;
+    assert_eq!(response.status(), Status::Ok);
+    let granted: Value = response.into_json().await.unwrap();
+    assert_eq!(granted["token_type"], "DPoP");
+    let token = granted["access_token"].as_str().unwrap().to_owned();
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["cnf"]["jkt"], key.jkt().as_str());
+
+    // The bound token works with a proof, not as a bearer token.
+    let api = "http://127.0.0.1:3010/api/private-scoped";
+    let response = client
+        .get("/api/private-scoped")
+        .header(host())
+        .header(Header::new("Authorization", format!("DPoP {token}")))
+        .header(Header::new("DPoP", key.proof("GET", api, &token)))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+    let response = client
+        .get("/api/private-scoped")
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Unauthorized);
+
+    // The same proof twice, or one for another endpoint, is refused as a
+    // token endpoint refuses: 400 with an OAuth error.
+    let again = post_with_proof(&client, "", &proof).await;
+    assert_eq!(again.status(), Status::BadRequest);
+    let body: Value = again.into_json().await.unwrap();
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    assert_eq!(body["error_description"], "DPoP proof has been used before");
+    let elsewhere = key.proof_with("POST", "http://127.0.0.1:3010/other", "", json!({}), json!({}));
+    let body: Value = post_with_proof(&client, "", &elsewhere).await.into_json().await.unwrap();
+    assert_eq!(body["error_description"], "DPoP proof 'htu' mismatch");
+    // Without a proof, a plain bearer token as before.
+    assert_eq!(mint(&client, "").await["token_type"], "Bearer");
+}

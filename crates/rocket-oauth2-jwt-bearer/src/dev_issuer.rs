@@ -10,7 +10,10 @@
 //!   so any other tool can verify its tokens;
 //! - `POST /dev/token` (form or JSON: `scope`, `sub`, `expires_in`) for
 //!   loopback clients only, judged by the socket's address: `X-Real-IP`
-//!   and `X-Forwarded-For` can be forged by anyone.
+//!   and `X-Forwarded-For` can be forged by anyone. With a `DPoP` proof
+//!   header (`htm` `POST`, `htu` this endpoint), the token is bound to the
+//!   proof's key (`cnf.jkt`, `token_type: "DPoP"`), as RFC 9449 §5 has an
+//!   authorization server do; a bad proof is 400 `invalid_dpop_proof`.
 //!
 //! Its tokens are complete RFC 9068 access tokens (`typ: at+jwt`; `iss`,
 //! `aud`, `sub`, `client_id`, `jti`, `iat`, `exp`, `scope`).
@@ -26,6 +29,8 @@ use rocket::{catch, catchers, get, post, routes, Build, FromForm, Request, Rocke
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::dpop::{Dpop, DpopMode};
+use crate::error::AuthError;
 use crate::jwks::KeySet;
 use crate::signing_key::{random_id, SigningKey};
 
@@ -61,8 +66,13 @@ impl DevIssuer {
         })
     }
 
-    /// Mints an access token for `request`.
-    pub(crate) fn mint(&self, request: TokenRequest) -> Result<TokenResponse, String> {
+    /// Mints an access token for `request`, bound to the key with
+    /// thumbprint `jkt` when there is one.
+    pub(crate) fn mint(
+        &self,
+        request: TokenRequest,
+        jkt: Option<String>,
+    ) -> Result<TokenResponse, String> {
         let scope = request.scope.unwrap_or_default();
         let valid_scope = scope
             .split(' ')
@@ -81,7 +91,7 @@ impl DevIssuer {
         }
 
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let claims = json!({
+        let mut claims = json!({
             "iss": self.issuer,
             "aud": self.audience,
             "sub": sub,
@@ -91,9 +101,16 @@ impl DevIssuer {
             "exp": now + expires_in,
             "scope": scope,
         });
+        let token_type = match jkt {
+            Some(jkt) => {
+                claims["cnf"] = json!({ "jkt": jkt });
+                "DPoP"
+            }
+            None => "Bearer",
+        };
         let access_token = self.key.sign("at+jwt", &claims)?;
 
-        Ok(TokenResponse { access_token, token_type: "Bearer", expires_in, scope })
+        Ok(TokenResponse { access_token, token_type, expires_in, scope })
     }
 }
 
@@ -131,27 +148,66 @@ impl<'r> FromRequest<'r> for LoopbackPeer {
     }
 }
 
+/// The key of the `DPoP` proof a token request came with, if any. Never
+/// fails: the handler answers a bad proof itself, as a token endpoint
+/// answers (400 with an OAuth `error`), not as a protected resource.
+pub(crate) struct TokenProof(Result<Option<String>, AuthError>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for TokenProof {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let key = match req.rocket().state::<Dpop>() {
+            // An authorization server without DPoP ignores the header; the
+            // client sees `token_type: "Bearer"` (RFC 9449 §5).
+            None => Ok(None),
+            Some(dpop) if dpop.mode() == DpopMode::Disabled => Ok(None),
+            Some(dpop) => dpop.token_request_key(req).await,
+        };
+        Outcome::Success(TokenProof(key))
+    }
+}
+
 type Answer = Result<Json<TokenResponse>, Custom<Json<Value>>>;
 
-fn answer(dev: &DevIssuer, request: TokenRequest) -> Answer {
-    dev.mint(request)
+fn answer(dev: &DevIssuer, request: TokenRequest, proof: TokenProof) -> Answer {
+    let jkt = proof.0.map_err(|error| {
+        let code = error.code().unwrap_or("temporarily_unavailable");
+        let description = error.description();
+        let body =
+            json!({ "error": code, "error_description": description, "message": description });
+        let status = if error.status().code == 503 { error.status() } else { Status::BadRequest };
+        Custom(status, Json(body))
+    })?;
+    dev.mint(request, jkt)
         .map(Json)
         .map_err(|message| Custom(Status::BadRequest, Json(json!({ "message": message }))))
 }
 
 #[post("/dev/token", format = "form", data = "<request>")]
-fn token_form(_peer: LoopbackPeer, dev: &State<DevIssuer>, request: Form<TokenRequest>) -> Answer {
-    answer(dev, request.into_inner())
+fn token_form(
+    _peer: LoopbackPeer,
+    dev: &State<DevIssuer>,
+    proof: TokenProof,
+    request: Form<TokenRequest>,
+) -> Answer {
+    answer(dev, request.into_inner(), proof)
 }
 
 #[post("/dev/token", format = "json", data = "<request>", rank = 2)]
-fn token_json(_peer: LoopbackPeer, dev: &State<DevIssuer>, request: Json<TokenRequest>) -> Answer {
-    answer(dev, request.into_inner())
+fn token_json(
+    _peer: LoopbackPeer,
+    dev: &State<DevIssuer>,
+    proof: TokenProof,
+    request: Json<TokenRequest>,
+) -> Answer {
+    answer(dev, request.into_inner(), proof)
 }
 
 #[post("/dev/token", rank = 3)]
-fn token_defaults(_peer: LoopbackPeer, dev: &State<DevIssuer>) -> Answer {
-    answer(dev, TokenRequest::default())
+fn token_defaults(_peer: LoopbackPeer, dev: &State<DevIssuer>, proof: TokenProof) -> Answer {
+    answer(dev, TokenRequest::default(), proof)
 }
 
 #[get("/.well-known/openid-configuration")]

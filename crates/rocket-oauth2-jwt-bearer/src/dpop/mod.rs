@@ -36,7 +36,7 @@ use crate::error::{AuthError, ProofError, RequestError, TokenError};
 use crate::token::Verifier;
 use crate::trusted_proxies::TrustedProxies;
 use nonce::Nonces;
-use proof::ProofRules;
+use proof::{Proof, ProofRules};
 use replay::Refusal;
 pub(crate) use replay::ReplayGuard;
 pub use settings::DpopMode;
@@ -106,20 +106,8 @@ impl Dpop {
     ) -> Result<(Arc<Claims>, Binding), AuthError> {
         let proof =
             Self::proof_header(req)?.ok_or(AuthError::InvalidDpopProof(ProofError::Missing))?;
-        let public_url = self.settings.public_url.as_deref();
-        let target = target_uri::of_request(req, public_url, &self.proxies)
-            .map_err(|_| AuthError::InvalidRequest(RequestError::UnknownTarget))?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        let rules = ProofRules {
-            algorithms: self.settings.algorithms,
-            method: req.method().as_str(),
-            target: &target,
-            access_token: token,
-            now,
-            iat_offset: self.settings.iat_offset.as_secs_f64(),
-            iat_leeway: self.settings.iat_leeway.as_secs_f64(),
-        };
-        let proof = proof::verify(proof, &rules).map_err(AuthError::InvalidDpopProof)?;
+        let proof = self.check_proof(req, proof, Some(token), now)?;
 
         let claims = verifier.verify(token).await?;
         let jkt = claims.jkt().ok_or(AuthError::InvalidToken(TokenError::NotDpopBound))?;
@@ -127,6 +115,35 @@ impl Dpop {
             return Err(AuthError::InvalidToken(TokenError::KeyBinding));
         }
 
+        self.accept(&proof, now).await?;
+        Ok((claims, Binding::Dpop { jkt: proof.jkt }))
+    }
+
+    /// The proof checks that need neither the token's claims nor state.
+    fn check_proof(
+        &self,
+        req: &Request<'_>,
+        proof: &str,
+        access_token: Option<&str>,
+        now: f64,
+    ) -> Result<Proof, AuthError> {
+        let public_url = self.settings.public_url.as_deref();
+        let target = target_uri::of_request(req, public_url, &self.proxies)
+            .map_err(|_| AuthError::InvalidRequest(RequestError::UnknownTarget))?;
+        let rules = ProofRules {
+            algorithms: self.settings.algorithms,
+            method: req.method().as_str(),
+            target: &target,
+            access_token,
+            now,
+            iat_offset: self.settings.iat_offset.as_secs_f64(),
+            iat_leeway: self.settings.iat_leeway.as_secs_f64(),
+        };
+        proof::verify(proof, &rules).map_err(AuthError::InvalidDpopProof)
+    }
+
+    /// The checks of a proof that passed every other: nonce, then replay.
+    async fn accept(&self, proof: &Proof, now: f64) -> Result<(), AuthError> {
         let seconds = now as i64;
         if let Some(nonces) = &self.nonces {
             let fresh = proof.nonce.as_deref().is_some_and(|n| nonces.accepts(n, seconds as u64));
@@ -134,11 +151,32 @@ impl Dpop {
                 return Err(AuthError::UseDpopNonce { nonce: nonces.issue(seconds as u64) });
             }
         }
-        self.replay.check(&proof, seconds).await.map_err(|refusal| match refusal {
+        self.record(proof, seconds).await
+    }
+
+    /// Records `proof` as used, or says why it can't be accepted.
+    async fn record(&self, proof: &Proof, seconds: i64) -> Result<(), AuthError> {
+        self.replay.check(proof, seconds).await.map_err(|refusal| match refusal {
             Refusal::Replayed => AuthError::InvalidDpopProof(ProofError::Replayed),
             Refusal::BeyondWatermark => AuthError::InvalidDpopProof(ProofError::BeyondReplayWindow),
             Refusal::StoreUnavailable => AuthError::ReplayStoreUnavailable { retry_after: 1 },
-        })?;
-        Ok((claims, Binding::Dpop { jkt: proof.jkt }))
+        })
+    }
+
+    /// For the development issuer's token endpoint (RFC 9449 §5): the
+    /// thumbprint of the key whose proof came with the request, `None`
+    /// without a `DPoP` header. The proof is checked as a resource
+    /// request's is, without `ath` (there is no access token yet) and
+    /// without a nonce (the nonces are this resource server's).
+    #[cfg(feature = "dev-issuer")]
+    pub(crate) async fn token_request_key(
+        &self,
+        req: &Request<'_>,
+    ) -> Result<Option<String>, AuthError> {
+        let Some(proof) = Self::proof_header(req)? else { return Ok(None) };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let proof = self.check_proof(req, proof, None, now)?;
+        self.record(&proof, now as i64).await?;
+        Ok(Some(proof.jkt))
     }
 }

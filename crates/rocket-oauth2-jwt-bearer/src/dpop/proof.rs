@@ -47,8 +47,9 @@ pub(crate) struct ProofRules<'a> {
     pub(crate) method: &'a str,
     /// The request's normalised target URI.
     pub(crate) target: &'a str,
-    /// The access token the request presents.
-    pub(crate) access_token: &'a str,
+    /// The access token the request presents; `None` for a token request
+    /// to an authorization server, whose proof has no `ath`.
+    pub(crate) access_token: Option<&'a str>,
     /// Now, in seconds since the epoch.
     pub(crate) now: f64,
     /// Oldest accepted `iat`, in seconds before now.
@@ -191,10 +192,12 @@ pub(crate) fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, Proof
     if iat > rules.now + rules.iat_leeway {
         return Err(ProofError::Future);
     }
-    let ath = text(claims.ath, Claim::Ath)?;
-    let expected = URL_SAFE_NO_PAD.encode(digest(&SHA256, rules.access_token.as_bytes()));
-    if constant_time::verify_slices_are_equal(ath.as_bytes(), expected.as_bytes()).is_err() {
-        return Err(ProofError::AccessTokenHash);
+    if let Some(access_token) = rules.access_token {
+        let ath = text(claims.ath, Claim::Ath)?;
+        let expected = URL_SAFE_NO_PAD.encode(digest(&SHA256, access_token.as_bytes()));
+        if constant_time::verify_slices_are_equal(ath.as_bytes(), expected.as_bytes()).is_err() {
+            return Err(ProofError::AccessTokenHash);
+        }
     }
     let nonce = match claims.nonce {
         None => None,
