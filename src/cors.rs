@@ -47,9 +47,14 @@ impl CorsConfig {
     }
 }
 
-/// The methods and request headers a preflight may ask for.
+/// The methods and request headers a preflight may ask for: `DPoP` carries
+/// the proof of a DPoP-bound token (RFC 9449).
 const ALLOW_METHODS: &str = "GET, HEAD, OPTIONS";
-const ALLOW_HEADERS: &str = "Authorization, Content-Type";
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, DPoP";
+
+/// The response headers an allowed origin's script may read: the
+/// challenges, and the nonce a DPoP client must put in its next proof.
+const EXPOSE_HEADERS: &str = "WWW-Authenticate, DPoP-Nonce";
 
 /// The fairing that adds CORS headers; it also reads and checks the settings.
 #[derive(Debug, Default)]
@@ -96,7 +101,7 @@ impl Fairing for Cors {
         res.adjoin_header(Header::new("Vary", "Origin"));
         if let Some(origin) = Cors::allowed_origin(req) {
             res.set_header(Header::new("Access-Control-Allow-Origin", origin.to_owned()));
-            res.set_header(Header::new("Access-Control-Expose-Headers", "WWW-Authenticate"));
+            res.set_header(Header::new("Access-Control-Expose-Headers", EXPOSE_HEADERS));
         }
     }
 }

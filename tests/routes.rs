@@ -209,7 +209,7 @@ async fn cors_allows_the_configured_origin_only() {
         assert!(response.headers().get("Vary").any(|v| v.contains("Origin")), "{path}");
         assert_eq!(
             response.headers().get_one("Access-Control-Expose-Headers"),
-            Some("WWW-Authenticate")
+            Some("WWW-Authenticate, DPoP-Nonce")
         );
     }
 
@@ -240,7 +240,7 @@ async fn cors_preflight() {
             .req(Method::Options, "/api/private-scoped")
             .header(Header::new("Origin", origin))
             .header(Header::new("Access-Control-Request-Method", "GET"))
-            .header(Header::new("Access-Control-Request-Headers", "authorization"))
+            .header(Header::new("Access-Control-Request-Headers", "authorization, dpop"))
     };
 
     let response = preflight("http://localhost:3000").dispatch().await;
@@ -248,7 +248,8 @@ async fn cors_preflight() {
     let headers = response.headers();
     assert_eq!(headers.get_one("Access-Control-Allow-Origin"), Some("http://localhost:3000"));
     assert!(headers.get_one("Access-Control-Allow-Methods").unwrap().contains("GET"));
-    assert!(headers.get_one("Access-Control-Allow-Headers").unwrap().contains("Authorization"));
+    let allowed = headers.get_one("Access-Control-Allow-Headers").unwrap();
+    assert!(allowed.contains("Authorization") && allowed.contains("DPoP"), "{allowed}");
 
     let response = preflight("https://evil.example").dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
