@@ -63,12 +63,63 @@ async function detectDevIssuer() {
   $("no-dev-issuer").hidden = false;
 }
 
+// DPoP (RFC 9449): one ES256 key per page, made by WebCrypto with its
+// private half not extractable; a fresh proof for every request.
+let dpopKey = null;
+let dpopNonce = null;
+
+function base64UrlEncode(bytes) {
+  const text = String.fromCharCode(...new Uint8Array(bytes));
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+const utf8 = (text) => new TextEncoder().encode(text);
+
+async function dpopKeyPair() {
+  if (!dpopKey) {
+    if (!window.crypto || !crypto.subtle) throw new Error("WebCrypto is unavailable (DPoP needs a secure context: https, localhost or 127.0.0.1)");
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+    const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    dpopKey = { privateKey: pair.privateKey, jwk: { kty, crv, x, y } };
+  }
+  return dpopKey;
+}
+
+// A proof for `method` `url` (query and fragment left out), with `ath`
+// when it accompanies an access token and the server's nonce once known.
+async function dpopProof(method, url, accessToken) {
+  const key = await dpopKeyPair();
+  const target = new URL(url, location.href);
+  const header = { typ: "dpop+jwt", alg: "ES256", jwk: key.jwk };
+  const claims = {
+    jti: crypto.randomUUID(),
+    htm: method,
+    htu: `${target.origin}${target.pathname}`,
+    iat: Math.floor(Date.now() / 1000),
+  };
+  if (accessToken) claims.ath = base64UrlEncode(await crypto.subtle.digest("SHA-256", utf8(accessToken)));
+  if (dpopNonce) claims.nonce = dpopNonce;
+  const input = `${base64UrlEncode(utf8(JSON.stringify(header)))}.${base64UrlEncode(utf8(JSON.stringify(claims)))}`;
+  const signature = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, utf8(input));
+  $("proof").textContent = `Header:\n${JSON.stringify(header, null, 2)}\n\nClaims:\n${JSON.stringify(claims, null, 2)}`;
+  return `${input}.${base64UrlEncode(signature)}`;
+}
+
+const usingDpop = () => $("use-dpop").checked;
+
+function showScheme() {
+  $("scheme-label").textContent = usingDpop() ? "Authorization: DPoP … (with a DPoP proof)" : "Authorization: Bearer …";
+  $("dpop-note").hidden = !usingDpop();
+}
+
 async function getDevToken() {
   const scopes = ["scope-read", "scope-write"].map($).filter((box) => box.checked).map((box) => box.value);
   scopes.push(...$("scope-extra").value.split(/\s+/).filter(Boolean));
+  const headers = { "Content-Type": "application/x-www-form-urlencoded" };
+  if (usingDpop()) headers.DPoP = await dpopProof("POST", "/dev/token", null);
   const response = await fetch("/dev/token", {
     method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    headers,
     body: new URLSearchParams({ scope: scopes.join(" ") }),
   });
   const body = await response.json().catch(() => ({}));
@@ -80,15 +131,33 @@ async function getDevToken() {
   showClaims();
 }
 
-async function call(path) {
+async function send(path, token, sending) {
   const headers = {};
+  if (sending && usingDpop()) {
+    headers.Authorization = `DPoP ${token}`;
+    headers.DPoP = await dpopProof("GET", path, token);
+  } else if (sending) {
+    headers.Authorization = `Bearer ${token}`;
+    $("proof").textContent = "No proof.";
+  }
+  return fetch(path, { headers });
+}
+
+async function call(path) {
   const token = $("token").value.trim();
   const sending = $("send-token").checked && token !== "";
-  if (sending) headers.Authorization = `Bearer ${token}`;
-  $("request").textContent = `GET ${path}${sending ? " with the token" : " without a token"}`;
+  const how = !sending ? " without a token" : usingDpop() ? " with the token and a DPoP proof" : " with the token";
+  $("request").textContent = `GET ${path}${how}`;
   $("status").textContent = "…";
 
-  const response = await fetch(path, { headers });
+  let response = await send(path, token, sending);
+  // RFC 9449 §9: a server that wants nonces says so once; retry once with it.
+  const nonce = response.headers.get("DPoP-Nonce");
+  if (nonce) dpopNonce = nonce;
+  if (response.status === 401 && nonce && (response.headers.get("WWW-Authenticate") || "").includes("use_dpop_nonce")) {
+    $("request").textContent += " (retried with the server's nonce)";
+    response = await send(path, token, sending);
+  }
   const text = await response.text();
   $("status").textContent = `${response.status} ${response.statusText}`;
   $("status").dataset.code = String(response.status);
@@ -113,9 +182,11 @@ document.addEventListener("DOMContentLoaded", () => {
     showClaims();
   });
   $("get-token").addEventListener("click", guarded(getDevToken));
+  $("use-dpop").addEventListener("change", showScheme);
   for (const button of document.querySelectorAll("button[data-path]")) {
     button.addEventListener("click", guarded(() => call(button.dataset.path)));
   }
   detectDevIssuer();
   showClaims();
+  showScheme();
 });

@@ -146,6 +146,30 @@ async fn the_explorer_page_drives_the_api() {
     assert!(body.contains("have a scope of read:messages"), "{body}");
     assert!(call(&browser, "call-private").await.0.starts_with("200"));
 
+    // DPoP: a token bound to the page's WebCrypto key, a fresh proof per call.
+    click(&browser, "use-dpop").await;
+    let bound = get_token(&browser).await;
+    let claims = text(&browser, "claims").await;
+    assert!(claims.contains("\"cnf\"") && claims.contains("\"jkt\""), "{claims}");
+    for _ in 0..2 {
+        let (status, challenge, body) = call(&browser, "call-private-scoped").await;
+        assert_eq!((status.as_str(), challenge.as_str()), ("200 OK", "(none)"), "{body}");
+        let proof = text(&browser, "proof").await;
+        assert!(proof.contains("\"typ\": \"dpop+jwt\""), "{proof}");
+        let htu = format!("\"htu\": \"http://127.0.0.1:{port}/api/private-scoped\"");
+        assert!(proof.contains(&htu) && proof.contains("\"ath\""), "{proof}");
+    }
+    // The same token as a bearer token: refused (RFC 9449 §7.2).
+    click(&browser, "use-dpop").await;
+    assert_eq!(value(&browser, "token").await, bound);
+    let (status, challenge, _) = call(&browser, "call-private").await;
+    assert_eq!(status, "401 Unauthorized");
+    assert!(
+        challenge.contains("error_description=\"Sender-constrained token used as a bearer token\""),
+        "{challenge}"
+    );
+    get_token(&browser).await;
+
     // Without read:messages: 403 with the insufficient_scope challenge.
     click(&browser, "scope-read").await;
     click(&browser, "scope-write").await;
@@ -163,7 +187,9 @@ async fn the_explorer_page_drives_the_api() {
     let metadata = format!(
         "resource_metadata=\"http://127.0.0.1:{port}/.well-known/oauth-protected-resource\""
     );
-    assert_eq!(challenge, format!("Bearer realm=\"api\", {metadata}"));
+    // Both schemes are offered (fetch joins the two fields with ", ").
+    let algs = "algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA\"";
+    assert_eq!(challenge, format!("Bearer realm=\"api\", {metadata}, DPoP {algs}, {metadata}"));
     assert!(body.contains("Unauthorized"), "{body}");
     assert!(call(&browser, "call-public").await.0.starts_with("200"));
 
