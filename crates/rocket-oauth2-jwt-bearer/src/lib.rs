@@ -45,13 +45,14 @@
 //! | [`IssuerSettings`], [`IssuerResolver`], [`ResolveError`] | one trusted issuer; issuers approved at run time (tenants in a database) |
 //! | [`NamedVariables`] | the Express library's `ISSUER_BASE_URL`, `AUDIENCE`, ... as a figment source |
 //! | [`BearerToken`], [`MaybeBearer`] | guards: a valid token; a valid token or none at all |
+//! | [`DpopBound`], [`Binding`], [`DpopMode`] | a DPoP-bound token (RFC 9449) demanded on a route; what a token was proven bound to; `dpop.mode` |
 //! | [`HasScope`], [`HasScopes`], [`AnyScope`], [`HasPermission`] | guards that also need scopes or permissions |
 //! | [`scope!`], [`Scope`], [`ScopeSet`] | marker types naming scopes |
 //! | [`Claims`] | a verified token's claims |
-//! | [`AuthError`], [`TokenError`], [`RequestError`], [`Claim`] | why a request was refused; renders itself as an RFC 6750 answer |
+//! | [`AuthError`], [`TokenError`], [`ProofError`], [`RequestError`], [`Claim`] | why a request was refused; renders itself as an RFC 6750 / RFC 9449 answer |
 //! | [`catchers()`] | JSON catchers that answer guard failures with their challenge |
 //! | [`LaunchError`], [`ConfigError`] | why launch stopped |
-//! | [`KeyStatus`], [`IssuerStatus`] | each issuer's keys and their freshness, for readiness probes |
+//! | [`KeyStatus`], [`IssuerStatus`], [`ReplayStoreStatus`] | each issuer's keys and their freshness, and the DPoP replay store, for readiness probes |
 //! | `Metrics` (feature `metrics`) | Prometheus metrics at `/metrics` |
 //! | `testing::TestIssuer` (feature `testing`) | a real issuer on loopback that mints tokens for tests |
 //!
@@ -73,6 +74,13 @@
 //! A token verified before is answered from a bounded cache. Keys that
 //! can't safely verify (RSA under 2048 bits or with a degenerate exponent,
 //! Ed25519 points of small order, ...) are skipped when the set is loaded.
+//!
+//! A `DPoP` request (RFC 9449) adds, around that: exactly one proof; the
+//! proof's own checks (shape, `typ`, `alg`, a public `jwk`, the signature,
+//! `jti`, `htm`, `htu`, `iat`, `ath`) before the token's; after them the
+//! proof key's thumbprint against the token's `cnf.jkt`, the nonce, and
+//! last the replay check. The token cache holds the token's claims only:
+//! the proof and the binding are checked on every request.
 //!
 //! Signatures are checked with aws-lc-rs keys parsed once per key-set fetch,
 //! not with `jsonwebtoken::decode`: that re-parses the header and rebuilds
