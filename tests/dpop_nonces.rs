@@ -109,3 +109,24 @@ async fn a_nonce_goes_stale_after_its_lifetime() {
     assert_ne!(fresh, nonce);
     assert_eq!(call(&client, &token, &with_nonce(&key, &token, &fresh)).await.status().code, 200);
 }
+
+#[tokio::test]
+async fn an_aging_nonce_is_replaced_on_a_successful_answer() {
+    let signer = TestKey::rsa("k1");
+    let idp = Idp::start(&[&signer]).await;
+    let client = client(&idp, json!({"nonce_lifetime": 3})).await;
+    let key = DpopKey::es256();
+    let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
+
+    let nonce =
+        offered_nonce(call(&client, &token, &key.proof("GET", PRIVATE, &token)).await).await;
+    let fresh = call(&client, &token, &with_nonce(&key, &token, &nonce)).await;
+    assert_eq!(fresh.status().code, 200);
+    assert_eq!(fresh.headers().get_one("DPoP-Nonce"), None, "a young nonce is kept");
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let aging = call(&client, &token, &with_nonce(&key, &token, &nonce)).await;
+    assert_eq!(aging.status().code, 200);
+    let next = aging.headers().get_one("DPoP-Nonce").expect("a fresh nonce").to_owned();
+    assert_ne!(next, nonce);
+    assert_eq!(call(&client, &token, &with_nonce(&key, &token, &next)).await.status().code, 200);
+}

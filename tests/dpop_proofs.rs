@@ -663,3 +663,40 @@ async fn bad_dpop_settings_stop_launch_naming_the_setting() {
     let error = connect_error(figment(&idp, json!({"trusted_proxies": ["10.0.0.0/40"]}))).await;
     assert!(error.contains("auth.trusted_proxies") && error.contains("entry 0"), "{error}");
 }
+
+#[tokio::test]
+async fn a_head_request_is_proven_with_htm_head() {
+    let setup = setup(json!({})).await;
+    let key = DpopKey::es256();
+    let token = setup.bound_token(&key);
+    let head = |htm: &str| {
+        setup
+            .client
+            .head("/api/private")
+            .header(Header::new("Authorization", format!("DPoP {token}")))
+            .header(Header::new("DPoP", key.proof(htm, PRIVATE, &token)))
+            .dispatch()
+    };
+    assert_eq!(head("HEAD").await.status().code, 200);
+    assert_eq!(head("GET").await.status().code, 401);
+}
+
+#[tokio::test]
+async fn a_full_replay_cache_refuses_what_it_can_no_longer_vouch_for() {
+    let setup = setup(json!({"replay_cache_capacity": 2})).await;
+    let key = DpopKey::es256();
+    let token = setup.bound_token(&key);
+    let now = now();
+    let proof_at =
+        |iat: i64| key.proof_with("GET", PRIVATE, &token, json!({}), json!({ "iat": iat }));
+    let oldest = proof_at(now - 20);
+    assert_ok(&setup.client, &token, &oldest).await;
+    assert_ok(&setup.client, &token, &proof_at(now - 10)).await;
+    assert_ok(&setup.client, &token, &proof_at(now)).await;
+    // The oldest was dropped to make room: replaying it is still refused,
+    // as is any unseen proof no newer than it; fresh proofs pass.
+    let window = "DPoP proof is too old for the replay window";
+    assert_bad_proof(&setup.client, &token, &oldest, window).await;
+    assert_bad_proof(&setup.client, &token, &proof_at(now - 25), window).await;
+    assert_ok(&setup.client, &token, &proof_at(now)).await;
+}

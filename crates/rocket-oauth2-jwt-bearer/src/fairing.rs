@@ -23,8 +23,10 @@
 //!   and, with a resolver, a task evicting idle resolver issuers. They stop
 //!   on shutdown.
 //! - **Request**: moves `access_token` query values out of the URI before
-//!   Rocket logs it.
-//! - **Response**: marks responses to authenticated requests `no-store`.
+//!   Rocket logs it, and notes a `HEAD` request's method before Rocket
+//!   routes it as `GET` (a DPoP proof names `HEAD`).
+//! - **Response**: marks responses to authenticated requests `no-store`,
+//!   and hands out a fresh DPoP nonce when the request's was aging.
 
 use std::fmt;
 use std::sync::Arc;
@@ -35,7 +37,7 @@ use rocket::{Build, Data, Orbit, Request, Response, Rocket};
 
 use crate::connect::{connect, keep_fresh, load_then_keep_fresh};
 use crate::credentials::QueryTokens;
-use crate::dpop::Dpop;
+use crate::dpop::{Dpop, NextNonce, SentMethod};
 use crate::guards::Authenticated;
 use crate::resolver::IssuerResolver;
 use crate::resource_metadata::ResourceMetadata;
@@ -269,12 +271,16 @@ impl Fairing for JwtAuth {
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
         QueryTokens::redact(req);
+        SentMethod::record(req);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let authenticated = req.local_cache(|| None::<Authenticated>).is_some();
         if authenticated && res.status().class().is_success() {
             res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+        if let (true, Some(nonce)) = (authenticated, &req.local_cache(NextNonce::default).0) {
+            res.set_header(Header::new("DPoP-Nonce", nonce.clone()));
         }
     }
 }

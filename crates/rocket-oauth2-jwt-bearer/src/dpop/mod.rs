@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::constant_time;
+use rocket::http::Method;
 use rocket::Request;
 
 use crate::algorithms;
@@ -41,6 +42,30 @@ use replay::Refusal;
 pub(crate) use replay::ReplayGuard;
 pub use settings::DpopMode;
 use settings::DpopSettings;
+
+/// A fresh nonce for the answer to this request (`DPoP-Nonce`), set by
+/// the fairing's response callback.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NextNonce(pub(crate) Option<String>);
+
+/// The method the client sent. Rocket answers `HEAD` with the `GET` route,
+/// switching the request's method to `GET` before routing, while the proof
+/// names `HEAD`; the fairing records it before that happens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SentMethod(Method);
+
+impl SentMethod {
+    /// Records `req`'s method, before routing.
+    pub(crate) fn record(req: &Request<'_>) {
+        if req.method() == Method::Head {
+            req.local_cache(|| SentMethod(Method::Head));
+        }
+    }
+
+    fn of(req: &Request<'_>) -> Method {
+        req.local_cache(|| SentMethod(req.method())).0
+    }
+}
 
 /// The DPoP side of the verifier: managed state of the Rocket, next to
 /// the [`Verifier`].
@@ -115,7 +140,9 @@ impl Dpop {
             return Err(AuthError::InvalidToken(TokenError::KeyBinding));
         }
 
-        self.accept(&proof, now).await?;
+        if let Some(nonce) = self.accept(&proof, now).await? {
+            req.local_cache(|| NextNonce(Some(nonce)));
+        }
         Ok((claims, Binding::Dpop { jkt: proof.jkt }))
     }
 
@@ -132,7 +159,7 @@ impl Dpop {
             .map_err(|_| AuthError::InvalidRequest(RequestError::UnknownTarget))?;
         let rules = ProofRules {
             algorithms: self.settings.algorithms,
-            method: req.method().as_str(),
+            method: SentMethod::of(req).as_str(),
             target: &target,
             access_token,
             now,
@@ -143,15 +170,21 @@ impl Dpop {
     }
 
     /// The checks of a proof that passed every other: nonce, then replay.
-    async fn accept(&self, proof: &Proof, now: f64) -> Result<(), AuthError> {
+    /// Returns the nonce to hand out with the answer, when the proof's is
+    /// getting old (RFC 9449 §9 lets any answer carry a fresh one).
+    async fn accept(&self, proof: &Proof, now: f64) -> Result<Option<String>, AuthError> {
         let seconds = now as i64;
+        let mut next = None;
         if let Some(nonces) = &self.nonces {
-            let fresh = proof.nonce.as_deref().is_some_and(|n| nonces.accepts(n, seconds as u64));
-            if !fresh {
-                return Err(AuthError::UseDpopNonce { nonce: nonces.issue(seconds as u64) });
+            let now = seconds as u64;
+            match proof.nonce.as_deref().and_then(|nonce| nonces.age(nonce, now)) {
+                None => return Err(AuthError::UseDpopNonce { nonce: nonces.issue(now) }),
+                Some(age) if nonces.is_aging(age) => next = Some(nonces.issue(now)),
+                Some(_) => {}
             }
         }
-        self.record(proof, seconds).await
+        self.record(proof, seconds).await?;
+        Ok(next)
     }
 
     /// Records `proof` as used, or says why it can't be accepted.

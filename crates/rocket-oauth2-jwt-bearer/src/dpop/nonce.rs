@@ -62,17 +62,24 @@ impl Nonces {
         URL_SAFE_NO_PAD.encode(nonce)
     }
 
-    /// Whether `nonce` was issued with this key within the lifetime.
-    pub(crate) fn accepts(&self, nonce: &str, now: u64) -> bool {
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else { return false };
-        let Ok(decoded) = <[u8; 8 + TAG_SIZE]>::try_from(bytes.as_slice()) else { return false };
+    /// The age in seconds of `nonce` if it was issued with this key within
+    /// the lifetime, else `None`.
+    pub(crate) fn age(&self, nonce: &str, now: u64) -> Option<u64> {
+        let bytes = URL_SAFE_NO_PAD.decode(nonce).ok()?;
+        let decoded = <[u8; 8 + TAG_SIZE]>::try_from(bytes.as_slice()).ok()?;
         let (time, tag) = decoded.split_at(8);
-        let time: [u8; 8] = time.try_into().unwrap_or_default();
-        if constant_time::verify_slices_are_equal(tag, &self.tag(time)).is_err() {
-            return false;
-        }
+        let time: [u8; 8] = time.try_into().ok()?;
+        constant_time::verify_slices_are_equal(tag, &self.tag(time)).ok()?;
         let issued = u64::from_be_bytes(time);
-        issued <= now + CLOCK_SKEW && now.saturating_sub(issued) <= self.lifetime
+        let age = now.saturating_sub(issued);
+        (issued <= now + CLOCK_SKEW && age <= self.lifetime).then_some(age)
+    }
+
+    /// Whether a nonce of `age` seconds should be replaced on the next
+    /// answer: past half its lifetime, so a busy client never has one go
+    /// stale under it.
+    pub(crate) fn is_aging(&self, age: u64) -> bool {
+        age * 2 > self.lifetime
     }
 }
 
@@ -85,21 +92,22 @@ mod tests {
         let secret = SharedSecret("s".repeat(32));
         let nonces = Nonces::new(Some(&secret), Duration::from_secs(300));
         let nonce = nonces.issue(1_000_000);
-        assert!(nonces.accepts(&nonce, 1_000_000));
-        assert!(nonces.accepts(&nonce, 1_000_300));
-        assert!(!nonces.accepts(&nonce, 1_000_301), "expired");
-        assert!(!nonces.accepts(&nonce, 999_990), "issued in the future");
+        assert!(nonces.age(&nonce, 1_000_000).is_some());
+        assert!(nonces.age(&nonce, 1_000_300) == Some(300));
+        assert!(nonces.age(&nonce, 1_000_301).is_none(), "expired");
+        assert!(nonces.age(&nonce, 999_990).is_none(), "issued in the future");
 
         let replica = Nonces::new(Some(&secret), Duration::from_secs(300));
-        assert!(replica.accepts(&nonce, 1_000_001), "same secret, another process");
+        assert!(replica.age(&nonce, 1_000_001) == Some(1), "same secret, another process");
         let other = Nonces::new(None, Duration::from_secs(300));
-        assert!(!other.accepts(&nonce, 1_000_001), "random key");
+        assert!(other.age(&nonce, 1_000_001).is_none(), "random key");
 
         let mut forged = URL_SAFE_NO_PAD.decode(&nonce).unwrap();
         forged[7] ^= 1;
-        assert!(!nonces.accepts(&URL_SAFE_NO_PAD.encode(forged), 1_000_001));
+        assert!(nonces.age(&URL_SAFE_NO_PAD.encode(forged), 1_000_001).is_none());
+        assert!(!nonces.is_aging(150) && nonces.is_aging(151));
         for junk in ["", "abc", "!!!!", &nonce[1..]] {
-            assert!(!nonces.accepts(junk, 1_000_000), "{junk}");
+            assert!(nonces.age(junk, 1_000_000).is_none(), "{junk}");
         }
     }
 }
