@@ -16,9 +16,13 @@
 //! answering 500, up, hanging, up, garbage, up with an extra rotated-in key,
 //! closing connections. With `--issuers N`, N - 1 more issuers (each with
 //! its own key, on free ports) serve too: `<dir>/issuers` holds all N base
-//! URLs as a TOML array, `<dir>/rotation` one token of each. Runs until
-//! killed.
+//! URLs as a TOML array, `<dir>/rotation` one token of each. For DPoP
+//! load (`benches/dpop_load.rs`), `<dir>/dpop_key.pk8` is a client ES256
+//! key made now (PKCS#8 DER, test-only) and `<dir>/dpop_token` a token
+//! bound to it (`cnf.jkt`). Runs until killed.
 
+#[path = "../tests/common/dpop.rs"]
+mod dpop;
 #[path = "../tests/common/idp.rs"]
 mod idp;
 #[path = "../tests/common/keys.rs"]
@@ -73,6 +77,15 @@ async fn main() {
     std::fs::write(dir.join("issuers"), format!("[{}]", urls.join(", "))).unwrap();
     std::fs::write(dir.join("rotation"), rotation.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("tokens"), pool.join("\n") + "\n").unwrap();
+    let client = dpop::DpopKey::es256();
+    let keys::TestKey::Ec { pair, .. } = &client.key else { unreachable!("an EC key") };
+    std::fs::write(dir.join("dpop_key.pk8"), pair.to_pkcs8v1().unwrap().as_ref()).unwrap();
+    let bound = key.token(&json!({
+        "iss": idp.base_url(), "sub": "load|dpop", "aud": AUDIENCE,
+        "iat": now(), "exp": now() + 86400, "scope": "openid read:messages",
+        "cnf": { "jkt": client.jkt() },
+    }));
+    std::fs::write(dir.join("dpop_token"), bound).unwrap();
     println!("issuer {} ready; tokens in {}", idp.base_url(), dir.display());
 
     let Some(every) = chaos else {

@@ -151,6 +151,8 @@ pub mod __private {
     pub use crate::algorithms::{parse as parse_algorithm, AlgSet};
     pub use crate::claims::{ClaimRules, ScopeClaims};
     pub use crate::credentials::parse_authorization;
+    pub use crate::dpop::proof::{verify as verify_dpop_proof, Proof, ProofRules};
+    pub use crate::dpop::proof_keys::ProofKeys;
     pub use crate::jwk::{PublicKey, VerifyingKey};
     pub use crate::jwks::{KeySet, KeyStore};
     pub use crate::settings::default_algorithms;

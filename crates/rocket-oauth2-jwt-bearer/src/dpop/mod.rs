@@ -15,7 +15,8 @@
 //! anew.
 
 mod nonce;
-mod proof;
+pub(crate) mod proof;
+pub(crate) mod proof_keys;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod replay;
@@ -38,6 +39,7 @@ use crate::token::Verifier;
 use crate::trusted_proxies::TrustedProxies;
 use nonce::Nonces;
 use proof::{Proof, ProofRules};
+use proof_keys::ProofKeys;
 use replay::Refusal;
 pub(crate) use replay::ReplayGuard;
 pub use settings::DpopMode;
@@ -74,6 +76,7 @@ pub(crate) struct Dpop {
     proxies: TrustedProxies,
     nonces: Option<Nonces>,
     replay: Arc<ReplayGuard>,
+    keys: ProofKeys,
     /// The `algs` of the `DPoP` challenge (RFC 9449 §7.1).
     algs: String,
 }
@@ -91,6 +94,7 @@ impl Dpop {
             settings: settings.clone(),
             proxies,
             nonces,
+            keys: ProofKeys::default(),
             algs: algs.join(" "),
         })
     }
@@ -165,6 +169,7 @@ impl Dpop {
             now,
             iat_offset: self.settings.iat_offset.as_secs_f64(),
             iat_leeway: self.settings.iat_leeway.as_secs_f64(),
+            keys: &self.keys,
         };
         proof::verify(proof, &rules).map_err(AuthError::InvalidDpopProof)
     }

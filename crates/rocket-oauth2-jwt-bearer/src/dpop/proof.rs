@@ -22,9 +22,9 @@ use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::proof_keys::ProofKeys;
 use crate::algorithms::{self, AlgSet};
 use crate::error::{Claim, ProofError};
-use crate::jwk::parse_jwk;
 
 /// The longest proof accepted, in bytes: an RSA-8192 `jwk` and signature
 /// with room to spare. Checked before anything is decoded.
@@ -40,36 +40,38 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 
 /// What a proof is checked against.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ProofRules<'a> {
+pub struct ProofRules<'a> {
     /// Algorithms a proof may be signed with (asymmetric only).
-    pub(crate) algorithms: AlgSet,
+    pub algorithms: AlgSet,
     /// The request method, as sent (`GET`).
-    pub(crate) method: &'a str,
+    pub method: &'a str,
     /// The request's normalised target URI.
-    pub(crate) target: &'a str,
+    pub target: &'a str,
     /// The access token the request presents; `None` for a token request
     /// to an authorization server, whose proof has no `ath`.
-    pub(crate) access_token: Option<&'a str>,
+    pub access_token: Option<&'a str>,
     /// Now, in seconds since the epoch.
-    pub(crate) now: f64,
+    pub now: f64,
     /// Oldest accepted `iat`, in seconds before now.
-    pub(crate) iat_offset: f64,
+    pub iat_offset: f64,
     /// Latest accepted `iat`, in seconds after now.
-    pub(crate) iat_leeway: f64,
+    pub iat_leeway: f64,
+    /// Proof keys parsed before.
+    pub keys: &'a ProofKeys,
 }
 
 /// A proof that passed every check this module makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Proof {
+pub struct Proof {
     /// The RFC 7638 SHA-256 thumbprint of its `jwk`, base64url.
-    pub(crate) jkt: String,
+    pub jkt: String,
     /// The replay-cache key: a hash of the thumbprint and the `jti`, so
     /// the cache never holds raw client input.
-    pub(crate) replay_key: [u8; 16],
+    pub replay_key: [u8; 16],
     /// Its `iat`, in whole seconds.
-    pub(crate) iat: i64,
+    pub iat: i64,
     /// Its `nonce`, if any.
-    pub(crate) nonce: Option<String>,
+    pub nonce: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,7 +135,7 @@ fn object<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, ProofError> {
 }
 
 /// Checks `proof` under `rules` (see the module docs).
-pub(crate) fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> {
+pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> {
     if proof.len() > MAX_PROOF_SIZE {
         return Err(ProofError::TooLarge);
     }
@@ -164,7 +166,7 @@ pub(crate) fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, Proof
         return Err(ProofError::PrivateKey);
     }
     let jwk = Value::Object(jwk);
-    let key = parse_jwk(&jwk, AlgSet::of(&[alg])).map_err(|_| ProofError::InvalidKey)?;
+    let key = rules.keys.get(&jwk, alg).map_err(|_| ProofError::InvalidKey)?;
     let signed = &proof[..header_b64.len() + 1 + payload_b64.len()];
     if !key.verify(alg, signed.as_bytes(), &signature) {
         return Err(ProofError::Signature);
