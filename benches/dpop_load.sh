@@ -6,7 +6,9 @@
 #   benches/dpop_load.sh                    # 10 s per case
 #   DURATION=30 CONNECTIONS=128 benches/dpop_load.sh
 #
-# Cases, all on /api/private-scoped except the first: /api/public; a bearer
+# Cases, all on /api/private-scoped except the first two: /api/public;
+# /api/public with a proof signed per request (what the generator can do on
+# its CPU, so that it is known not to be the bottleneck); a bearer
 # token (cache hit); a DPoP-bound token with a fresh proof per request
 # (token cache hit, in-process replay cache); the same with the replay
 # store on a real redis-server (pinned to CPU 1 beside the generator).
@@ -64,6 +66,8 @@ run() {
 dpop='{dpop={public_url="https://api.example.test"}}'
 start_server "$dpop"
 run "public" none /api/public "$work/token"
+# The generator's own ceiling: a proof signed per request, which /api/public ignores.
+run "public, a proof signed per request (the generator's ceiling)" dpop /api/public "$work/dpop_token"
 run "scoped, bearer token (cache hit)" bearer /api/private-scoped "$work/token"
 run "scoped, DPoP, fresh proof each (cache hit, in-process replay cache)" dpop /api/private-scoped "$work/dpop_token"
 stop_server
