@@ -70,7 +70,8 @@ mod tests {
         let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
         let point = pair.public_key().as_ref();
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
-        let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])});
+        let jwk =
+            json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])});
         let keys = ProofKeys::default();
 
         let first = keys.get(&jwk, Algorithm::ES256).unwrap();
