@@ -164,7 +164,12 @@ async fn proof_headers_are_checked_exactly() {
             if typ.is_number() { "DPoP proof is not a valid compact JWS" } else { bad_typ };
         assert_bad_proof(client, &token, &with_header(json!({ "typ": typ })), message).await;
     }
-    assert_ok(client, &token, &with_header(json!({"typ": "DPoP+JWT"}))).await;
+    for typ in ["DPoP+JWT", "application/dpop+jwt", "Application/DPoP+jwt"] {
+        assert_ok(client, &token, &with_header(json!({ "typ": typ }))).await;
+    }
+    for typ in ["application/", "application/jwt", "applicationdpop+jwt", "x/dpop+jwt"] {
+        assert_bad_proof(client, &token, &with_header(json!({ "typ": typ })), bad_typ).await;
+    }
 
     let bad_alg = "DPoP proof 'alg' header value not allowed";
     for alg in ["none", "HS256", "ES512", "es256", ""] {

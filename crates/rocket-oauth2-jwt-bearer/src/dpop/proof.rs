@@ -149,7 +149,12 @@ pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> 
     let payload = segment(payload_b64)?;
     let signature = segment(signature_b64)?;
 
-    if !header.typ.is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt")) {
+    // A media type (RFC 7515 §4.1.9): any case, `application/` optional.
+    let typ = header.typ.as_deref().map(|typ| {
+        let prefix = typ.get(..12).filter(|p| p.eq_ignore_ascii_case("application/"));
+        &typ[prefix.map_or(0, str::len)..]
+    });
+    if !typ.is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt")) {
         return Err(ProofError::Type);
     }
     let alg = header
