@@ -52,6 +52,9 @@ fn backend(alg: &str) -> &'static dyn sig::VerificationAlgorithm {
         "RS256" => &sig::RSA_PKCS1_2048_8192_SHA256,
         "PS256" => &sig::RSA_PSS_2048_8192_SHA256,
         "ES256" => &sig::ECDSA_P256_SHA256_FIXED,
+        "ES384" => &sig::ECDSA_P384_SHA384_FIXED,
+        "ES512" => &sig::ECDSA_P521_SHA512_FIXED,
+        "ES256K" => &sig::ECDSA_P256K1_SHA256_FIXED,
         _ => &sig::ED25519,
     }
 }
@@ -69,7 +72,7 @@ fn parsed_key(key: &TestKey, alg: &str) -> ParsedPublicKey {
             let (n, e) = (field("n"), field("e"));
             RsaPublicKeyComponents { n: &n, e: &e }.to_parsed_public_key(params).unwrap()
         }
-        "ES256" => {
+        "ES256" | "ES384" | "ES512" | "ES256K" => {
             let point = [vec![4u8], field("x"), field("y")].concat();
             ParsedPublicKey::new(backend(alg), point).unwrap()
         }
@@ -85,10 +88,21 @@ fn bench(c: &mut Criterion) {
     let rsa = TestKey::rsa("rsa");
     let ec = TestKey::es256("ec");
     let ed = TestKey::ed25519("ed");
-    let cases: [(&str, &TestKey); 4] =
-        [("RS256", &rsa), ("PS256", &rsa), ("ES256", &ec), ("EdDSA", &ed)];
-    let uncached = verifier(&[&rsa, &ec, &ed], 0);
-    let cached = verifier(&[&rsa, &ec, &ed], 10_000);
+    let p384 = TestKey::es384("p384");
+    let p521 = TestKey::es512("p521");
+    let k256 = TestKey::es256k("k256");
+    let cases: [(&str, &TestKey); 7] = [
+        ("RS256", &rsa),
+        ("PS256", &rsa),
+        ("ES256", &ec),
+        ("EdDSA", &ed),
+        ("ES384", &p384),
+        ("ES512", &p521),
+        ("ES256K", &k256),
+    ];
+    let all = [&rsa, &ec, &ed, &p384, &p521, &k256];
+    let uncached = verifier(&all, 0);
+    let cached = verifier(&all, 10_000);
     let claims = claims();
 
     for (alg, key) in cases {
@@ -96,24 +110,26 @@ fn bench(c: &mut Criterion) {
         let (signed, signature) = token.rsplit_once('.').unwrap();
         let raw_signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
         let parsed = parsed_key(key, alg);
-        let decoding = decoding_key(key);
-        let jwt_alg: Algorithm = rocket_oauth2_jwt_bearer::__private::parse_algorithm(alg).unwrap();
         assert!(block_on(uncached.verify(&token)).is_ok(), "{alg} verifies");
 
         c.bench_function(&format!("raw/{alg}"), |b| {
             b.iter(|| parsed.verify_sig(signed.as_bytes(), &raw_signature).unwrap())
         });
-        c.bench_function(&format!("jsonwebtoken/{alg}"), |b| {
-            b.iter(|| {
-                assert!(jsonwebtoken::crypto::verify(
-                    signature,
-                    signed.as_bytes(),
-                    &decoding,
-                    jwt_alg
-                )
-                .unwrap())
-            })
-        });
+        // jsonwebtoken has neither ES512 nor ES256K.
+        if let Ok(jwt_alg) = alg.parse::<Algorithm>() {
+            let decoding = decoding_key(key);
+            c.bench_function(&format!("jsonwebtoken/{alg}"), |b| {
+                b.iter(|| {
+                    assert!(jsonwebtoken::crypto::verify(
+                        signature,
+                        signed.as_bytes(),
+                        &decoding,
+                        jwt_alg
+                    )
+                    .unwrap())
+                })
+            });
+        }
         c.bench_function(&format!("miss/{alg}"), |b| {
             b.iter(|| block_on(uncached.verify(&token)).unwrap())
         });

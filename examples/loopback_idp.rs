@@ -78,7 +78,7 @@ async fn main() {
     std::fs::write(dir.join("rotation"), rotation.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("tokens"), pool.join("\n") + "\n").unwrap();
     let client = dpop::DpopKey::es256();
-    let keys::TestKey::Ec { pair, .. } = &client.key else { unreachable!("an EC key") };
+    let Some(keys::TestKey::Ec { pair, .. }) = &client.key else { unreachable!("an EC key") };
     std::fs::write(dir.join("dpop_key.pk8"), pair.to_pkcs8v1().unwrap().as_ref()).unwrap();
     let bound = key.token(&json!({
         "iss": idp.base_url(), "sub": "load|dpop", "aud": AUDIENCE,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 const PUBLIC_URL: &str = "https://api.example.test";
 const PRIVATE: &str = "https://api.example.test/api/private";
-const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA";
+const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES256K EdDSA";
 
 struct Setup {
     idp: Idp,

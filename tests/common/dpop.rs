@@ -1,7 +1,8 @@
 //! The client side of DPoP (RFC 9449), made independently of the code
 //! under test: keys generated at test time, proofs signed by jsonwebtoken
 //! (`jsonwebtoken::crypto::sign` over header and claims we write byte for
-//! byte), thumbprints computed by jsonwebtoken's `Jwk::thumbprint`.
+//! byte) or, for ES512 and ES256K, which jsonwebtoken lacks, by RustCrypto's
+//! `p521` and `k256`; thumbprints computed by jsonwebtoken's `Jwk::thumbprint`.
 
 #![allow(dead_code)]
 
@@ -13,11 +14,27 @@ use serde_json::{json, Value};
 
 use super::keys::{b64, merge, now, TestKey};
 
-/// A client's DPoP key: the test key and jsonwebtoken's signing key for it.
+/// Who signs: jsonwebtoken, or RustCrypto for the curves it lacks.
+enum Signer {
+    Jwt { encoding: EncodingKey, alg: Algorithm },
+    P521(p521::ecdsa::SigningKey),
+    K256(k256::ecdsa::SigningKey),
+}
+
+/// A client's DPoP key (also usable as an issuer's key for tokens).
 pub struct DpopKey {
-    pub key: TestKey,
-    encoding: EncodingKey,
-    alg: Algorithm,
+    /// The aws-lc-rs key it was made from, for the jsonwebtoken algorithms.
+    pub key: Option<TestKey>,
+    signer: Signer,
+    jwk: Value,
+    alg: &'static str,
+}
+
+fn random_scalar<const N: usize>() -> [u8; N] {
+    use aws_lc_rs::rand::SecureRandom;
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::SystemRandom::new().fill(&mut bytes).unwrap();
+    bytes
 }
 
 impl DpopKey {
@@ -25,8 +42,26 @@ impl DpopKey {
         Self::from(TestKey::es256("dpop"))
     }
 
+    /// A P-521 key made and used by RustCrypto's `p521`.
+    pub fn es512() -> Self {
+        let mut scalar = random_scalar::<66>();
+        scalar[0] &= 0x01; // below the group order's 521 bits
+        let signing = p521::ecdsa::SigningKey::from_slice(&scalar).unwrap();
+        let point = p521::ecdsa::VerifyingKey::from(&signing).to_encoded_point(false);
+        let jwk = json!({"kty": "EC", "crv": "P-521", "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+        DpopKey { key: None, signer: Signer::P521(signing), jwk, alg: "ES512" }
+    }
+
+    /// A secp256k1 key made and used by RustCrypto's `k256`.
+    pub fn es256k() -> Self {
+        let signing = k256::ecdsa::SigningKey::from_slice(&random_scalar::<32>()).unwrap();
+        let point = signing.verifying_key().to_encoded_point(false);
+        let jwk = json!({"kty": "EC", "crv": "secp256k1", "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())});
+        DpopKey { key: None, signer: Signer::K256(signing), jwk, alg: "ES256K" }
+    }
+
     pub fn from(key: TestKey) -> Self {
-        let (encoding, alg) = match &key {
+        let (encoding, jwt_alg) = match &key {
             TestKey::Rsa { pair, .. } => {
                 let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(pair).unwrap();
                 let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
@@ -42,30 +77,57 @@ impl DpopKey {
             }
             TestKey::Hmac { .. } => panic!("DPoP keys are asymmetric"),
         };
-        DpopKey { key, encoding, alg }
+        let mut jwk = key.jwk();
+        merge(&mut jwk, json!({"kid": null, "use": null}));
+        let alg = key.alg();
+        DpopKey { key: Some(key), signer: Signer::Jwt { encoding, alg: jwt_alg }, jwk, alg }
     }
 
     /// The public JWK a proof carries: the required members only.
     pub fn jwk(&self) -> Value {
-        let mut jwk = self.key.jwk();
-        merge(&mut jwk, json!({"kid": null, "use": null}));
-        jwk
+        self.jwk.clone()
     }
 
-    /// The RFC 7638 thumbprint, as jsonwebtoken computes it.
+    /// The RFC 7638 thumbprint, as jsonwebtoken computes it; for the
+    /// curves it doesn't know (P-521, secp256k1), by the RFC's recipe here.
     pub fn jkt(&self) -> String {
         let jwk: Jwk = serde_json::from_value(self.jwk()).unwrap();
-        jwk.thumbprint(ThumbprintHash::SHA256).unwrap()
+        jwk.thumbprint(ThumbprintHash::SHA256).unwrap_or_else(|_| {
+            let member = |name: &str| self.jwk[name].as_str().unwrap().to_owned();
+            let canonical = format!(
+                r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+                member("crv"),
+                member("x"),
+                member("y")
+            );
+            b64(digest(&SHA256, canonical.as_bytes()))
+        })
     }
 
     pub fn alg_name(&self) -> &'static str {
-        self.key.alg()
+        self.alg
     }
 
-    /// Signs exactly `header` and `claims` (as JSON text) with `alg`.
-    pub fn sign_raw(&self, alg: Algorithm, header: &str, claims: &str) -> String {
+    /// Signs exactly `header` and `claims` (as JSON text) with the key's
+    /// algorithm.
+    pub fn sign_raw(&self, header: &str, claims: &str) -> String {
+        use p521::ecdsa::signature::Signer as _;
+
         let input = format!("{}.{}", b64(header), b64(claims));
-        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, alg).unwrap();
+        let signature = match &self.signer {
+            Signer::Jwt { encoding, alg } => {
+                jsonwebtoken::crypto::sign(input.as_bytes(), encoding, *alg).unwrap()
+            }
+            // Each hashes the input itself: SHA-512 for P-521, SHA-256 for secp256k1.
+            Signer::P521(key) => {
+                let signature: p521::ecdsa::Signature = key.sign(input.as_bytes());
+                b64(signature.to_bytes())
+            }
+            Signer::K256(key) => {
+                let signature: k256::ecdsa::Signature = key.sign(input.as_bytes());
+                b64(signature.to_bytes())
+            }
+        };
         format!("{input}.{signature}")
     }
 
@@ -94,7 +156,7 @@ impl DpopKey {
             "ath": ath(token),
         });
         merge(&mut full_claims, claims);
-        self.sign_raw(self.alg, &full_header.to_string(), &full_claims.to_string())
+        self.sign_raw(&full_header.to_string(), &full_claims.to_string())
     }
 }
 

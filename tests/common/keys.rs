@@ -64,6 +64,16 @@ impl TestKey {
         TestKey::Ec { kid: kid.into(), pair, crv: "P-384" }
     }
 
+    pub fn es512(kid: &str) -> Self {
+        let pair = sig::EcdsaKeyPair::generate(&sig::ECDSA_P521_SHA512_FIXED_SIGNING).unwrap();
+        TestKey::Ec { kid: kid.into(), pair, crv: "P-521" }
+    }
+
+    pub fn es256k(kid: &str) -> Self {
+        let pair = sig::EcdsaKeyPair::generate(&sig::ECDSA_P256K1_SHA256_FIXED_SIGNING).unwrap();
+        TestKey::Ec { kid: kid.into(), pair, crv: "secp256k1" }
+    }
+
     pub fn ed25519(kid: &str) -> Self {
         TestKey::Ed { kid: kid.into(), pair: sig::Ed25519KeyPair::generate().unwrap() }
     }
@@ -86,7 +96,9 @@ impl TestKey {
         match self {
             TestKey::Rsa { .. } => "RS256",
             TestKey::Ec { crv: "P-256", .. } => "ES256",
-            TestKey::Ec { .. } => "ES384",
+            TestKey::Ec { crv: "P-384", .. } => "ES384",
+            TestKey::Ec { crv: "P-521", .. } => "ES512",
+            TestKey::Ec { .. } => "ES256K",
             TestKey::Ed { .. } => "EdDSA",
             TestKey::Hmac { .. } => "HS256",
         }

@@ -1,10 +1,48 @@
-//! A small copyable set of JWS algorithms, so that "which algorithms does
-//! this key fit" and "which are allowed" are one AND on the request path.
+//! The JWS algorithms this crate verifies, and a small copyable set of
+//! them, so that "which algorithms does this key fit" and "which are
+//! allowed" are one AND on the request path.
+//!
+//! Its own enum rather than jsonwebtoken's: verification goes through
+//! aws-lc-rs directly, which also has ES512 (P-521) and ES256K (secp256k1,
+//! RFC 8812), and jsonwebtoken has neither.
 
-use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use std::fmt;
 
-/// Every algorithm jsonwebtoken implements, in bit order.
-const ALL: [Algorithm; 12] = [
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+
+/// A JWS `alg` (RFC 7518 §3.1, RFC 8037, RFC 8812).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Algorithm {
+    HS256,
+    HS384,
+    HS512,
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    ES512,
+    ES256K,
+    EdDSA,
+}
+
+/// The kinds of key an algorithm needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum AlgorithmFamily {
+    Hmac,
+    Rsa,
+    Ec,
+    Ed,
+}
+
+/// Every algorithm, in bit order.
+const ALL: [Algorithm; 14] = [
     Algorithm::HS256,
     Algorithm::HS384,
     Algorithm::HS512,
@@ -16,8 +54,76 @@ const ALL: [Algorithm; 12] = [
     Algorithm::PS512,
     Algorithm::ES256,
     Algorithm::ES384,
+    Algorithm::ES512,
+    Algorithm::ES256K,
     Algorithm::EdDSA,
 ];
+
+impl Algorithm {
+    /// The registered JOSE name, e.g. `RS256`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::HS256 => "HS256",
+            Algorithm::HS384 => "HS384",
+            Algorithm::HS512 => "HS512",
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::PS384 => "PS384",
+            Algorithm::PS512 => "PS512",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
+            Algorithm::ES256K => "ES256K",
+            Algorithm::EdDSA => "EdDSA",
+        }
+    }
+
+    /// The kind of key it needs.
+    pub fn family(self) -> AlgorithmFamily {
+        match self {
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => AlgorithmFamily::Hmac,
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => AlgorithmFamily::Rsa,
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 | Algorithm::ES256K => {
+                AlgorithmFamily::Ec
+            }
+            Algorithm::EdDSA => AlgorithmFamily::Ed,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// By its exact registered name, as in settings: `algorithms = ["RS256"]`.
+impl<'de> Deserialize<'de> for Algorithm {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        parse(&name).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|alg| alg.name()).collect();
+            de::Error::custom(format_args!(
+                "unknown algorithm {name:?}, expected one of {}",
+                names.join(", ")
+            ))
+        })
+    }
+}
+
+impl AlgorithmFamily {
+    /// The family's algorithms.
+    pub fn algorithms(self) -> impl Iterator<Item = Algorithm> {
+        ALL.into_iter().filter(move |alg| alg.family() == self)
+    }
+}
 
 /// A set of [`Algorithm`]s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,7 +144,7 @@ impl AlgSet {
 
     /// A family's algorithms.
     pub fn family(family: AlgorithmFamily) -> Self {
-        Self::of(family.algorithms())
+        AlgSet(family.algorithms().fold(0, |bits, alg| bits | Self::bit(alg)))
     }
 
     /// Whether `alg` is in the set.
@@ -72,29 +178,15 @@ impl AlgSet {
     }
 }
 
-/// Parses a JOSE `alg` name, exactly as registered (case-sensitive), among
-/// the algorithms jsonwebtoken implements; `none` is never one of them.
+/// Parses a JOSE `alg` name, exactly as registered (case-sensitive);
+/// `none` is never one of them.
 pub fn parse(name: &str) -> Option<Algorithm> {
-    ALL.into_iter().find(|alg| name_of(*alg) == name)
+    ALL.into_iter().find(|alg| alg.name() == name)
 }
 
 /// The registered JOSE name of `alg`.
 pub(crate) fn name_of(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::EdDSA => "EdDSA",
-        _ => "",
-    }
+    alg.name()
 }
 
 #[cfg(test)]
@@ -105,10 +197,14 @@ mod tests {
     fn names_round_trip_and_are_case_sensitive() {
         for alg in ALL {
             assert_eq!(parse(name_of(alg)), Some(alg));
+            let json = serde_json::to_string(alg.name()).unwrap();
+            assert_eq!(serde_json::from_str::<Algorithm>(&json).unwrap(), alg);
         }
-        for name in ["none", "None", "NONE", "rs256", "ES512", "ES256K", "", "HS256 "] {
+        for name in ["none", "None", "NONE", "rs256", "es512", "ES256k", "", "HS256 ", "ES521"] {
             assert_eq!(parse(name), None, "{name}");
         }
+        let error = serde_json::from_str::<Algorithm>("\"RS257\"").unwrap_err().to_string();
+        assert!(error.contains("unknown algorithm \"RS257\"") && error.contains("ES256K"));
     }
 
     #[test]
@@ -119,5 +215,10 @@ mod tests {
         let only = rsa.intersect(AlgSet::of(&[Algorithm::RS256, Algorithm::ES256]));
         assert_eq!(only.iter().collect::<Vec<_>>(), [Algorithm::RS256]);
         assert!(AlgSet::EMPTY.is_empty());
+        let ec = AlgSet::family(AlgorithmFamily::Ec);
+        assert_eq!(
+            ec.iter().collect::<Vec<_>>(),
+            [Algorithm::ES256, Algorithm::ES384, Algorithm::ES512, Algorithm::ES256K]
+        );
     }
 }

@@ -11,12 +11,11 @@
 use std::fmt;
 
 use figment::Figment;
-use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use reqwest::Url;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
-use crate::algorithms::AlgSet;
+use crate::algorithms::{AlgSet, Algorithm, AlgorithmFamily};
 use crate::fetch::check_url;
 use crate::settings::{origin_of, ConfigError};
 

@@ -19,10 +19,9 @@ use aws_lc_rs::signature::{self as backend, ParsedPublicKey, RsaPublicKeyCompone
 use aws_lc_rs::{digest, hmac};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use serde_json::Value;
 
-use crate::algorithms::{self, AlgSet};
+use crate::algorithms::{self, AlgSet, Algorithm, AlgorithmFamily};
 use crate::key_checks;
 
 /// Identifies a key by its `kid` and public material, stable across
@@ -35,7 +34,7 @@ pub(crate) type Fingerprint = [u8; 16];
 pub enum PublicKey<'a> {
     /// Big-endian modulus and exponent.
     Rsa { n: &'a [u8], e: &'a [u8] },
-    /// An uncompressed P-256 or P-384 point (`04 || x || y`).
+    /// An uncompressed P-256, P-384, P-521 or secp256k1 point (`04 || x || y`).
     Ec { point: &'a [u8] },
     /// A 32-byte Ed25519 public key.
     Ed25519 { x: &'a [u8] },
@@ -87,6 +86,8 @@ fn other_params(alg: Algorithm) -> Option<&'static dyn backend::VerificationAlgo
     Some(match alg {
         Algorithm::ES256 => &backend::ECDSA_P256_SHA256_FIXED,
         Algorithm::ES384 => &backend::ECDSA_P384_SHA384_FIXED,
+        Algorithm::ES512 => &backend::ECDSA_P521_SHA512_FIXED,
+        Algorithm::ES256K => &backend::ECDSA_P256K1_SHA256_FIXED,
         Algorithm::EdDSA => &backend::ED25519,
         _ => return None,
     })
@@ -243,6 +244,8 @@ pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, St
             let (alg, size) = match field("crv") {
                 Some("P-256") => (Algorithm::ES256, 32),
                 Some("P-384") => (Algorithm::ES384, 48),
+                Some("P-521") => (Algorithm::ES512, 66),
+                Some("secp256k1") => (Algorithm::ES256K, 32),
                 crv => return Err(format!("unsupported curve {crv:?}")),
             };
             let (x, y) = (b64(jwk, "x")?, b64(jwk, "y")?);

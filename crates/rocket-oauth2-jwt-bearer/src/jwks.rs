@@ -18,11 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::algorithms::AlgSet;
+use crate::algorithms::{AlgSet, Algorithm};
 use crate::fetch::Fetcher;
 use crate::jwk::{parse_jwk, Fingerprint, VerifyingKey};
 

@@ -19,11 +19,11 @@ use std::time::Duration;
 use figment::providers::Serialized;
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider, Source};
-use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use reqwest::Url;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::algorithms::{Algorithm, AlgorithmFamily};
 use crate::claims::ScopeClaims;
 use crate::dpop::settings::{DpopSettings, RawDpop};
 use crate::dpop::DpopMode;
@@ -155,11 +155,14 @@ pub(crate) mod defaults {
     }
 }
 
-/// Every asymmetric algorithm jsonwebtoken implements.
+/// Every asymmetric algorithm this crate verifies: RS/PS 256/384/512,
+/// ES256, ES384, ES512, ES256K, EdDSA. (A token's verification costs
+/// what its issuer's key costs: an `alg` no published key fits is refused
+/// before any crypto.)
 pub fn default_algorithms() -> Vec<Algorithm> {
     [AlgorithmFamily::Rsa, AlgorithmFamily::Ec, AlgorithmFamily::Ed]
         .iter()
-        .flat_map(|family| family.algorithms().iter().copied())
+        .flat_map(|family| family.algorithms())
         .collect()
 }
 
@@ -852,7 +855,8 @@ mod tests {
         assert_eq!(settings.jwks_timeout(), Duration::from_secs(5));
         assert_eq!(settings.max_token_size(), 16384);
         assert!(!settings.allow_query_token());
-        assert_eq!(settings.issuers[0].allowed.iter().count(), 9);
+        // RS/PS 256/384/512, ES256, ES384, ES512, ES256K, EdDSA.
+        assert_eq!(settings.issuers[0].allowed.iter().count(), 11);
     }
 
     #[test]

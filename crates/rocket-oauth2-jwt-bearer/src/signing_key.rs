@@ -7,7 +7,7 @@ use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RsaPublicKeyComponents};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{json, Value};
 
 /// A fresh RS256 key pair with a random `kid`.
@@ -41,7 +41,7 @@ impl SigningKey {
     /// The public key, for a verifier's key store.
     #[cfg(feature = "dev-issuer")]
     pub(crate) fn key_set(&self) -> crate::jwks::KeySet {
-        use crate::algorithms::AlgSet;
+        use crate::algorithms::{AlgSet, Algorithm};
         use crate::jwk::{PublicKey, VerifyingKey};
         use crate::jwks::KeySet;
 
@@ -66,7 +66,7 @@ impl SigningKey {
 
     /// A token with header `typ` `typ` and these claims, signed RS256.
     pub(crate) fn sign(&self, typ: &str, claims: &Value) -> Result<String, String> {
-        let mut header = Header::new(Algorithm::RS256);
+        let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
         header.typ = Some(typ.to_owned());
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)

@@ -61,7 +61,7 @@ async fn the_document_describes_the_configured_resource() {
             "resource_name": "Reports API",
             "resource_documentation": "https://docs.example.test/reports",
             "dpop_signing_alg_values_supported":
-                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"],
+                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES256K", "EdDSA"],
             "dpop_bound_access_tokens_required": false,
         })
     );

@@ -17,13 +17,12 @@ use aws_lc_rs::constant_time;
 use aws_lc_rs::digest::{self, digest, SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::Algorithm;
 use serde::de::{Deserializer, IgnoredAny};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::proof_keys::ProofKeys;
-use crate::algorithms::{self, AlgSet};
+use crate::algorithms::{self, AlgSet, Algorithm};
 use crate::error::{Claim, ProofError};
 
 /// The longest proof accepted, in bytes: an RSA-8192 `jwk` and signature
@@ -229,7 +228,7 @@ pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> 
 fn thumbprint(jwk: &Value, alg: Algorithm) -> String {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default();
     let canonical = match alg {
-        Algorithm::ES256 | Algorithm::ES384 => format!(
+        Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 | Algorithm::ES256K => format!(
             r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
             member("crv"),
             member("x"),

@@ -12,11 +12,10 @@
 use std::sync::Arc;
 
 use aws_lc_rs::digest::{self, SHA256};
-use jsonwebtoken::Algorithm;
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use crate::algorithms::{self, AlgSet};
+use crate::algorithms::{self, AlgSet, Algorithm};
 use crate::jwk::{parse_jwk, VerifyingKey};
 
 /// Keys held: enough for every client of a busy API to hit.
