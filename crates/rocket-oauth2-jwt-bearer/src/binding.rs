@@ -14,6 +14,14 @@ pub enum Binding {
         /// The key's SHA-256 thumbprint, base64url.
         jkt: String,
     },
+    /// A certificate-bound token (RFC 8705) from a client that presented
+    /// the certificate whose SHA-256 thumbprint is `x5t_s256` (the
+    /// token's `cnf.x5t#S256`).
+    #[non_exhaustive]
+    Certificate {
+        /// base64url(SHA-256(the certificate's DER)).
+        x5t_s256: String,
+    },
 }
 
 impl Binding {
@@ -21,11 +29,19 @@ impl Binding {
     pub fn jkt(&self) -> Option<&str> {
         match self {
             Binding::Dpop { jkt } => Some(jkt),
-            Binding::Bearer => None,
+            Binding::Bearer | Binding::Certificate { .. } => None,
         }
     }
 
-    /// Whether the token is sender-constrained (here: DPoP-bound).
+    /// The client certificate's thumbprint, for a certificate-bound token.
+    pub fn x5t_s256(&self) -> Option<&str> {
+        match self {
+            Binding::Certificate { x5t_s256 } => Some(x5t_s256),
+            Binding::Bearer | Binding::Dpop { .. } => None,
+        }
+    }
+
+    /// Whether the token is sender-constrained (DPoP- or certificate-bound).
     pub fn is_sender_constrained(&self) -> bool {
         !matches!(self, Binding::Bearer)
     }

@@ -36,6 +36,9 @@ pub struct Claims {
     permissions: Option<Vec<String>>,
     /// `cnf.jkt`: the thumbprint of the key a DPoP-bound token is bound to.
     jkt: Option<String>,
+    /// `cnf.x5t#S256`: the thumbprint of a certificate-bound token's
+    /// client certificate (RFC 8705 §3.1).
+    x5t_s256: Option<String>,
     /// The last instant (seconds since the epoch) the verifier accepts it.
     valid_until: f64,
     payload: Box<str>,
@@ -71,6 +74,14 @@ impl Claims {
         self.jkt.as_deref()
     }
 
+    /// `cnf.x5t#S256` (RFC 8705 §3.1): the base64url SHA-256 of the DER of
+    /// the client certificate this token is bound to, when it is a
+    /// certificate-bound token. Such a token is accepted only over a
+    /// connection presenting that certificate.
+    pub fn x5t_s256(&self) -> Option<&str> {
+        self.x5t_s256.as_deref()
+    }
+
     /// Until when (seconds since the epoch) the verifier accepts these
     /// claims: `exp` (and `iat + max_token_age`) plus the clock tolerance.
     pub fn valid_until(&self) -> f64 {
@@ -98,6 +109,7 @@ impl Claims {
             + text(&self.client_id)
             + text(&self.token_id)
             + text(&self.jkt)
+            + text(&self.x5t_s256)
             + strings(&self.scopes)
             + strings(&self.permissions)
     }
@@ -403,7 +415,12 @@ impl ClaimRules<'_> {
             valid_until = valid_until.min(iat + max_age + self.clock_tolerance);
         }
 
-        let jkt = registered.cnf.map(confirmation).transpose()?;
+        let confirmation = registered.cnf.map(confirmation).transpose()?;
+        let (jkt, x5t_s256) = match confirmation {
+            None => (None, None),
+            Some(Confirmation::Jkt(jkt)) => (Some(jkt), None),
+            Some(Confirmation::X5tS256(x5t)) => (None, Some(x5t)),
+        };
 
         let subject = string(registered.sub, Claim::Sub)?;
         let client_id = string(registered.client_id, Claim::ClientId)?;
@@ -449,6 +466,7 @@ impl ClaimRules<'_> {
             scopes,
             permissions,
             jkt,
+            x5t_s256,
             valid_until,
             payload: payload.into_boxed_str(),
             raw: OnceLock::new(),
@@ -456,16 +474,28 @@ impl ClaimRules<'_> {
     }
 }
 
-/// `cnf` (RFC 7800 §3.1: one proof-of-possession key): the `jkt` of a
-/// DPoP-bound token; any other method is refused as uncheckable.
-fn confirmation(raw: &RawValue) -> Result<String, TokenError> {
+/// What a sender-constrained token is bound to.
+enum Confirmation {
+    /// A DPoP key's thumbprint (RFC 9449 §6).
+    Jkt(String),
+    /// A client certificate's thumbprint (RFC 8705 §3.1).
+    X5tS256(String),
+}
+
+/// `cnf` (RFC 7800 §3.1: one proof-of-possession key): a DPoP key's `jkt`
+/// or a certificate's `x5t#S256`; any other method is refused as
+/// uncheckable.
+fn confirmation(raw: &RawValue) -> Result<Confirmation, TokenError> {
     let invalid = TokenError::InvalidClaim(Claim::Cnf);
     let members: Map<String, Value> = serde_json::from_str(raw.get()).map_err(|_| invalid)?;
-    match (members.len(), members.get("jkt")) {
-        (1, Some(Value::String(jkt))) => Ok(jkt.clone()),
-        (1, Some(_)) | (0, _) => Err(invalid),
-        (1, None) => Err(TokenError::SenderConstrained),
-        _ => Err(invalid),
+    let Some((name, value)) = members.iter().next().filter(|_| members.len() == 1) else {
+        return Err(invalid);
+    };
+    match (name.as_str(), value) {
+        ("jkt", Value::String(jkt)) => Ok(Confirmation::Jkt(jkt.clone())),
+        ("x5t#S256", Value::String(x5t)) => Ok(Confirmation::X5tS256(x5t.clone())),
+        ("jkt" | "x5t#S256", _) => Err(invalid),
+        _ => Err(TokenError::SenderConstrained),
     }
 }
 
@@ -662,7 +692,12 @@ mod tests {
         assert_eq!(check(json!({})).unwrap().jkt(), None);
 
         let refused = |cnf: Value| check(json!({ "cnf": cnf })).unwrap_err();
-        assert_eq!(refused(json!({"x5t#S256": "abc"})), TokenError::SenderConstrained);
+        let bound =
+            check(json!({"cnf": {"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}));
+        let bound = bound.unwrap();
+        assert_eq!(bound.x5t_s256(), Some("bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"));
+        assert_eq!(bound.jkt(), None);
+        assert_eq!(refused(json!({"x5t#S256": 1})), TokenError::InvalidClaim(Claim::Cnf));
         assert_eq!(refused(json!({"jwk": {"kty": "EC"}})), TokenError::SenderConstrained);
         for bad in [
             json!({}),

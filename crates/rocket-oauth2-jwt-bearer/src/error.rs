@@ -135,6 +135,14 @@ pub enum TokenError {
     NotDpopBound,
     /// The proof's key is not the one the token's `cnf.jkt` names.
     KeyBinding,
+    /// A certificate-bound token (`cnf.x5t#S256`) without a client
+    /// certificate.
+    CertificateMissing,
+    /// The client certificate is not the one the token's `cnf.x5t#S256`
+    /// names.
+    CertificateBinding,
+    /// `mtls.mode = "required"` and the token is not certificate-bound.
+    NotCertificateBound,
     /// Older than `max_token_age` (from `iat`).
     TooOld,
     /// `iat` after now (with `max_token_age`).
@@ -165,6 +173,9 @@ impl TokenError {
             TokenError::SenderConstrained => "sender_constrained",
             TokenError::NotDpopBound => "not_dpop_bound",
             TokenError::KeyBinding => "dpop_key_binding",
+            TokenError::CertificateMissing => "certificate_missing",
+            TokenError::CertificateBinding => "certificate_binding",
+            TokenError::NotCertificateBound => "not_certificate_bound",
             TokenError::TooOld | TokenError::IssuedInTheFuture => "iat",
             TokenError::TokenType => "typ",
         }
@@ -191,6 +202,13 @@ impl TokenError {
             TokenError::SenderConstrained => "Sender-constrained token used as a bearer token",
             TokenError::NotDpopBound => "DPoP scheme used with a token that is not DPoP-bound",
             TokenError::KeyBinding => "Invalid DPoP key binding",
+            TokenError::CertificateMissing => {
+                "Certificate-bound token presented without a client certificate"
+            }
+            TokenError::CertificateBinding => {
+                "Client certificate does not match the token's binding"
+            }
+            TokenError::NotCertificateBound => "A certificate-bound access token is required",
             TokenError::TooOld => "'iat' claim timestamp check failed (too far in the past)",
             TokenError::IssuedInTheFuture => {
                 "'iat' claim timestamp check failed (it should be in the past)"
@@ -684,6 +702,9 @@ mod tests {
             TokenError::SenderConstrained,
             TokenError::NotDpopBound,
             TokenError::KeyBinding,
+            TokenError::CertificateMissing,
+            TokenError::CertificateBinding,
+            TokenError::NotCertificateBound,
             TokenError::TooOld,
             TokenError::IssuedInTheFuture,
             TokenError::TokenType,

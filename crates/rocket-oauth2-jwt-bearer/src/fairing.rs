@@ -39,6 +39,7 @@ use crate::connect::{connect, keep_fresh, load_then_keep_fresh};
 use crate::credentials::QueryTokens;
 use crate::dpop::{Dpop, NextNonce, SentMethod};
 use crate::guards::Authenticated;
+use crate::mtls::Mtls;
 use crate::resolver::IssuerResolver;
 use crate::resource_metadata::ResourceMetadata;
 use crate::settings::{ConfigError, Settings};
@@ -223,8 +224,13 @@ impl Fairing for JwtAuth {
                 return fail(rocket, &LaunchError::Config(error));
             }
         };
-        let rocket = serve_metadata(rocket, &settings, &verifier);
-        Ok(rocket.manage(verifier).manage(dpop).manage(LaunchSettings(Arc::new(settings))))
+        let mtls = Mtls::new(&settings.mtls, settings.trusted_proxies.clone());
+        let rocket = serve_metadata(rocket, &settings, &verifier, &mtls);
+        Ok(rocket
+            .manage(verifier)
+            .manage(dpop)
+            .manage(mtls)
+            .manage(LaunchSettings(Arc::new(settings))))
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
@@ -294,6 +300,7 @@ fn serve_metadata(
     rocket: Rocket<Build>,
     settings: &Settings,
     verifier: &Verifier,
+    mtls: &Mtls,
 ) -> Rocket<Build> {
     let resource = &settings.resource;
     let identifier = match (&resource.identifier, settings.uses_dev_issuer()) {
@@ -314,7 +321,8 @@ fn serve_metadata(
     let issuers: Vec<String> =
         verifier.issuers().configured().iter().map(|issuer| issuer.label()).collect();
     let query_tokens = verifier.policy().allow_query_token;
-    match ResourceMetadata::new(&identifier, resource, &issuers, query_tokens, &settings.dpop) {
+    match ResourceMetadata::new(&identifier, resource, &issuers, query_tokens, &settings.dpop, mtls)
+    {
         Some(metadata) => {
             log::info!("JWT auth: protected-resource metadata at {}", metadata.url());
             rocket.manage(metadata).mount("/", ResourceMetadata::routes())

@@ -43,6 +43,7 @@ use crate::credentials::{self, Scheme};
 use crate::dpop::{Dpop, DpopMode};
 use crate::error::TokenError;
 use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure, RequestError};
+use crate::mtls::Mtls;
 use crate::token::Verifier;
 
 /// A request whose bearer token verified. Cheap to clone.
@@ -130,7 +131,15 @@ impl BearerToken {
                 if claims.jkt().is_some() {
                     return Err(AuthError::InvalidToken(TokenError::SenderConstrained));
                 }
-                (claims, Binding::Bearer)
+                let binding = match req.rocket().state::<Mtls>() {
+                    Some(mtls) => mtls.bind(req, &claims)?,
+                    // No fairing state: any binding is one nobody can check.
+                    None if claims.x5t_s256().is_some() => {
+                        return Err(AuthError::InvalidToken(TokenError::SenderConstrained));
+                    }
+                    None => Binding::Bearer,
+                };
+                (claims, binding)
             }
         };
         req.local_cache(|| Some(Authenticated));
@@ -284,7 +293,7 @@ impl<'r> FromRequest<'r> for DpopBound {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match BearerToken::verified(req).await {
-            Ok(token) if token.binding.is_sender_constrained() => {
+            Ok(token) if matches!(token.binding, Binding::Dpop { .. }) => {
                 Outcome::Success(DpopBound(token.clone()))
             }
             Ok(_) | Err(AuthError::MissingCredentials) => refuse(req, AuthError::DpopRequired),

@@ -45,7 +45,7 @@
 //! | [`IssuerSettings`], [`IssuerResolver`], [`ResolveError`] | one trusted issuer; issuers approved at run time (tenants in a database) |
 //! | [`NamedVariables`] | the Express library's `ISSUER_BASE_URL`, `AUDIENCE`, ... as a figment source |
 //! | [`BearerToken`], [`MaybeBearer`] | guards: a valid token; a valid token or none at all |
-//! | [`DpopBound`], [`Binding`], [`DpopMode`] | a DPoP-bound token (RFC 9449) demanded on a route; what a token was proven bound to; `dpop.mode` |
+//! | [`DpopBound`], [`Binding`], [`DpopMode`], [`MtlsMode`] | a DPoP-bound token (RFC 9449) demanded on a route; what a token was proven bound to (a DPoP key, an RFC 8705 client certificate); `dpop.mode`, `mtls.mode` |
 //! | [`HasScope`], [`HasScopes`], [`AnyScope`], [`HasPermission`] | guards that also need scopes or permissions |
 //! | [`scope!`], [`Scope`], [`ScopeSet`] | marker types naming scopes |
 //! | [`Claims`] | a verified token's claims |
@@ -114,6 +114,7 @@ mod jwks;
 mod key_checks;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod mtls;
 mod resolver;
 mod resource_metadata;
 mod settings;
@@ -139,6 +140,7 @@ pub use guards::{
 pub use issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
 #[cfg(feature = "metrics")]
 pub use metrics::Metrics;
+pub use mtls::MtlsMode;
 pub use resolver::{IssuerResolver, ResolveError};
 pub use settings::{ConfigError, NamedVariables, Settings, SettingsBuilder};
 pub use status::{IssuerStatus, KeyStatus, ReplayStoreStatus};

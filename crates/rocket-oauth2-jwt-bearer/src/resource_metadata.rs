@@ -27,6 +27,7 @@ use serde_json::json;
 use crate::algorithms;
 use crate::dpop::settings::DpopSettings;
 use crate::dpop::DpopMode;
+use crate::mtls::Mtls;
 use crate::settings::Resource;
 
 /// The path of the metadata document under the host (RFC 9728 §3).
@@ -53,6 +54,7 @@ impl ResourceMetadata {
         issuers: &[String],
         query_tokens: bool,
         dpop: &DpopSettings,
+        mtls: &Mtls,
     ) -> Option<Self> {
         let url = reqwest::Url::parse(identifier).ok()?;
         // Decoded, as Rocket hands a request's segments to the route.
@@ -82,6 +84,9 @@ impl ResourceMetadata {
             let algs: Vec<&str> = dpop.algorithms.iter().map(algorithms::name_of).collect();
             document["dpop_signing_alg_values_supported"] = json!(algs);
             document["dpop_bound_access_tokens_required"] = json!(dpop.mode == DpopMode::Required);
+        }
+        if mtls.accepts_bound_tokens() {
+            document["tls_client_certificate_bound_access_tokens"] = json!(true);
         }
         if !resource.scopes_supported.is_empty() {
             document["scopes_supported"] = json!(resource.scopes_supported);

@@ -32,6 +32,7 @@ use crate::issuer_settings::{
     is_hmac, Audiences, IssuerCheck, IssuerEntry, IssuerFields, IssuerSettings, KeySource, Place,
     SharedSecret,
 };
+use crate::mtls::{MtlsSettings, RawMtls};
 use crate::trusted_proxies::TrustedProxies;
 
 /// The audience of development-issuer tokens when none is configured (the
@@ -233,6 +234,8 @@ struct RawSettings {
     dpop: RawDpop,
     #[serde(default)]
     trusted_proxies: Vec<String>,
+    #[serde(default)]
+    mtls: RawMtls,
 }
 
 impl RawSettings {
@@ -284,6 +287,7 @@ pub struct Settings {
     pub(crate) resource: Resource,
     pub(crate) dpop: DpopSettings,
     pub(crate) trusted_proxies: TrustedProxies,
+    pub(crate) mtls: MtlsSettings,
 }
 
 /// The RFC 9728 protected-resource settings, checked.
@@ -338,6 +342,8 @@ impl Settings {
             raw.dpop.check().map_err(|(setting, problem)| check.invalid(setting, problem))?;
         let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
             .map_err(|problem| check.invalid("trusted_proxies", problem))?;
+        let mtls =
+            raw.mtls.check().map_err(|(setting, problem)| check.invalid(setting, problem))?;
         Ok(Settings {
             raw,
             issuers,
@@ -347,6 +353,7 @@ impl Settings {
             resource,
             dpop,
             trusted_proxies,
+            mtls,
         })
     }
 

@@ -185,3 +185,24 @@ fn a_resource_must_be_an_https_url_without_query_or_fragment() {
         .build()
         .is_ok());
 }
+
+#[rocket::async_test]
+async fn the_document_says_when_certificate_bound_tokens_are_accepted() {
+    let issuer = TestIssuer::start().await;
+    for (mtls, expected) in [
+        (json!({"proxy_header": "X-Forwarded-Client-Cert"}), Some(true)),
+        (json!({"proxy_header": "X-Forwarded-Client-Cert", "mode": "disabled"}), None),
+        (json!({}), None),
+    ] {
+        let settings = issuer
+            .settings(AUDIENCE)
+            .set("resource", "https://api.example.test")
+            .set("mtls", mtls.clone())
+            .build();
+        let client = client(settings.unwrap()).await;
+        let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
+        let document: Value = response.into_json().await.unwrap();
+        let field = document["tls_client_certificate_bound_access_tokens"].as_bool();
+        assert_eq!(field, expected, "{mtls}");
+    }
+}

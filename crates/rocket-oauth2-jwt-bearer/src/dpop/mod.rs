@@ -22,7 +22,7 @@ mod redis_store;
 mod replay;
 mod replay_cache;
 pub(crate) mod settings;
-mod target_uri;
+pub(crate) mod target_uri;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -254,7 +254,7 @@ impl<'r> Forwarded<'r> {
 }
 
 /// Splits a `Forwarded` value at the commas outside quoted strings.
-fn split_unquoted(value: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn split_unquoted(value: &str) -> impl Iterator<Item = &str> {
     let mut quoted = false;
     let mut start = 0;
     let mut parts = Vec::new();
