@@ -125,7 +125,7 @@ impl AlgorithmFamily {
     }
 }
 
-/// A set of [`Algorithm`]s.
+/// A set of `Algorithm`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AlgSet(u16);
 

@@ -132,7 +132,7 @@ impl BearerToken {
                     return Err(AuthError::InvalidToken(TokenError::SenderConstrained));
                 }
                 let binding = match req.rocket().state::<Mtls>() {
-                    Some(mtls) => mtls.bind(req, &claims)?,
+                    Some(mtls) => mtls.bind(req, &claims).await?,
                     // No fairing state: any binding is one nobody can check.
                     None if claims.x5t_s256().is_some() => {
                         return Err(AuthError::InvalidToken(TokenError::SenderConstrained));

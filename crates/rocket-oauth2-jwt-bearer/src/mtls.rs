@@ -2,7 +2,11 @@
 //! holds `x5t#S256` is accepted only from a client that presented that
 //! certificate, compared as base64url(SHA-256(DER)) in constant time.
 //!
-//! The certificate comes from a TLS-terminating proxy, in the header named
+//! The certificate comes, in this order, from Rocket's own TLS listener
+//! with client certificates (the `mtls` feature and `[default.tls.mutual]`,
+//! with `mandatory = false` so that clients without one still connect:
+//! Rocket has then checked that it chains to `ca_certs`), or from a
+//! TLS-terminating proxy, in the header named
 //! by `mtls.proxy_header`, read only when the connection's peer is in
 //! `trusted_proxies` (from anyone else it is ignored and logged at debug):
 //! either Envoy's `X-Forwarded-Client-Cert` with exactly one element and
@@ -62,24 +66,29 @@ pub(crate) struct MtlsSettings {
     pub(crate) mode: MtlsMode,
     /// The header a trusted proxy puts the client certificate in.
     pub(crate) proxy_header: Option<String>,
+    /// Whether Rocket's TLS listener asks for client certificates.
+    pub(crate) listener: bool,
 }
 
 impl RawMtls {
-    /// Checks the values; an error names the setting under `auth.`.
-    pub(crate) fn check(&self) -> Result<MtlsSettings, (&'static str, String)> {
+    /// Checks the values, `listener` saying whether Rocket's TLS listener
+    /// asks for client certificates; an error names the setting under
+    /// `auth.`.
+    pub(crate) fn check(&self, listener: bool) -> Result<MtlsSettings, (&'static str, String)> {
         let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
         if let Some(name) = &self.proxy_header {
             if name.is_empty() || !name.bytes().all(token) {
                 return Err(("mtls.proxy_header", format!("{name:?} is not a header name")));
             }
         }
-        if self.mode == MtlsMode::Required && self.proxy_header.is_none() {
+        if self.mode == MtlsMode::Required && self.proxy_header.is_none() && !listener {
             let problem = "is \"required\", but no client certificate source is configured: \
-                           set `auth.mtls.proxy_header` (and `auth.trusted_proxies`)"
+                           set `auth.mtls.proxy_header` (and `auth.trusted_proxies`), or \
+                           `[default.tls.mutual]` with this crate's `mtls` feature"
                 .into();
             return Err(("mtls.mode", problem));
         }
-        Ok(MtlsSettings { mode: self.mode, proxy_header: self.proxy_header.clone() })
+        Ok(MtlsSettings { mode: self.mode, proxy_header: self.proxy_header.clone(), listener })
     }
 }
 
@@ -99,12 +108,17 @@ impl Mtls {
     /// Whether certificate-bound tokens can be accepted at all: a source
     /// is configured and the mode isn't `disabled`.
     pub(crate) fn accepts_bound_tokens(&self) -> bool {
-        self.settings.mode != MtlsMode::Disabled && self.settings.proxy_header.is_some()
+        let source = self.settings.proxy_header.is_some() || self.settings.listener;
+        self.settings.mode != MtlsMode::Disabled && source
     }
 
     /// The binding of a `Bearer`-scheme request presenting `claims`, or
     /// why it is refused.
-    pub(crate) fn bind(&self, req: &Request<'_>, claims: &Claims) -> Result<Binding, AuthError> {
+    pub(crate) async fn bind(
+        &self,
+        req: &Request<'_>,
+        claims: &Claims,
+    ) -> Result<Binding, AuthError> {
         let refuse = |error| Err(AuthError::InvalidToken(error));
         let Some(bound) = claims.x5t_s256() else {
             return match self.settings.mode {
@@ -115,7 +129,7 @@ impl Mtls {
         if self.settings.mode == MtlsMode::Disabled {
             return refuse(TokenError::SenderConstrained);
         }
-        let Some(presented) = self.presented(req) else {
+        let Some(presented) = self.presented(req).await else {
             return refuse(TokenError::CertificateMissing);
         };
         match constant_time::verify_slices_are_equal(bound.as_bytes(), presented.as_bytes()) {
@@ -125,7 +139,16 @@ impl Mtls {
     }
 
     /// The thumbprint of the client certificate `req` came with, if any.
-    fn presented(&self, req: &Request<'_>) -> Option<String> {
+    async fn presented(&self, req: &Request<'_>) -> Option<String> {
+        let thumbprint = |der: &[u8]| URL_SAFE_NO_PAD.encode(digest(&SHA256, der));
+        #[cfg(feature = "mtls")]
+        if self.settings.listener {
+            use rocket::mtls::Certificate;
+            use rocket::outcome::Outcome;
+            if let Outcome::Success(certificate) = req.guard::<Certificate<'_>>().await {
+                return Some(thumbprint(certificate.as_bytes()));
+            }
+        }
         let name = self.settings.proxy_header.as_deref()?;
         let mut values = req.headers().get(name);
         let (value, None) = (values.next()?, values.next()) else {
@@ -140,7 +163,7 @@ impl Mtls {
         if der.is_none() {
             log::debug!("{name}: no certificate could be read from it");
         }
-        der.map(|der| URL_SAFE_NO_PAD.encode(digest(&SHA256, &der)))
+        der.map(|der| thumbprint(&der))
     }
 }
 
@@ -207,9 +230,10 @@ mod tests {
     #[test]
     fn required_needs_a_source() {
         let raw: RawMtls = serde_json::from_value(serde_json::json!({"mode": "required"})).unwrap();
-        assert_eq!(raw.check().unwrap_err().0, "mtls.mode");
+        assert_eq!(raw.check(false).unwrap_err().0, "mtls.mode");
+        assert!(raw.check(true).is_ok(), "the TLS listener is a source");
         let raw: RawMtls =
             serde_json::from_value(serde_json::json!({"proxy_header": "X Bad"})).unwrap();
-        assert_eq!(raw.check().unwrap_err().0, "mtls.proxy_header");
+        assert_eq!(raw.check(false).unwrap_err().0, "mtls.proxy_header");
     }
 }

@@ -342,8 +342,12 @@ impl Settings {
             raw.dpop.check().map_err(|(setting, problem)| check.invalid(setting, problem))?;
         let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
             .map_err(|problem| check.invalid("trusted_proxies", problem))?;
-        let mtls =
-            raw.mtls.check().map_err(|(setting, problem)| check.invalid(setting, problem))?;
+        // Rocket checks `[tls.mutual]` itself; here it only counts as a source.
+        let listener = cfg!(feature = "mtls") && figment.find_value("tls.mutual").is_ok();
+        let mtls = raw
+            .mtls
+            .check(listener)
+            .map_err(|(setting, problem)| check.invalid(setting, problem))?;
         Ok(Settings {
             raw,
             issuers,
