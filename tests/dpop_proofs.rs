@@ -648,6 +648,10 @@ async fn a_trusted_proxy_says_what_the_client_asked_for() {
         send("http://internal:8000/api/private", &forwarded, "192.0.2.1:4000").await.status().code,
         200
     );
+    // A trusted proxy naming a scheme that isn't http(s) leaves the target unknown.
+    let odd = [("X-Forwarded-Proto", "ftp"), ("X-Forwarded-Host", "api.example.test")];
+    let (status, _, message) = answer(send(public, &odd, "10.1.2.3:4000").await).await;
+    assert_eq!((status, message.as_str()), (400, "Missing or malformed Host header"));
 }
 
 #[tokio::test]

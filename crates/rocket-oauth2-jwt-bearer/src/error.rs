@@ -509,16 +509,13 @@ impl AuthError {
                 (None, _) => Scheme::Bearer,
             },
         };
-        let offered: &[Scheme] = match (context.mode, self) {
-            (DpopMode::Disabled, _) => &[Scheme::Bearer],
-            (DpopMode::Required, _) | (_, AuthError::DpopRequired) => &[Scheme::Dpop],
-            _ if status == 401 => &[Scheme::Bearer, Scheme::Dpop],
-            _ => std::slice::from_ref(match used {
-                Scheme::Bearer => &Scheme::Bearer,
-                Scheme::Dpop => &Scheme::Dpop,
-            }),
+        let offered = match (context.mode, self) {
+            (DpopMode::Disabled, _) => vec![Scheme::Bearer],
+            (DpopMode::Required, _) | (_, AuthError::DpopRequired) => vec![Scheme::Dpop],
+            _ if status == 401 => vec![Scheme::Bearer, Scheme::Dpop],
+            _ => vec![used],
         };
-        offered.iter().map(|&scheme| self.challenge(scheme, scheme == used, context)).collect()
+        offered.into_iter().map(|scheme| self.challenge(scheme, scheme == used, context)).collect()
     }
 
     /// One challenge: `Bearer realm="api"` or `DPoP`, then the error

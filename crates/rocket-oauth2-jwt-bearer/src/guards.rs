@@ -41,8 +41,7 @@ use crate::binding::Binding;
 use crate::claims::Claims;
 use crate::credentials::{self, Scheme};
 use crate::dpop::{Dpop, DpopMode};
-use crate::error::TokenError;
-use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure, RequestError};
+use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure, TokenError};
 use crate::mtls::Mtls;
 use crate::token::Verifier;
 
@@ -102,43 +101,28 @@ impl BearerToken {
     }
 
     async fn authenticate(req: &Request<'_>) -> Result<BearerToken, AuthError> {
-        let Some(verifier) = req.rocket().state::<Verifier>() else {
+        // The fairing manages all three together.
+        let rocket = req.rocket();
+        let state = (rocket.state::<Verifier>(), rocket.state::<Dpop>(), rocket.state::<Mtls>());
+        let (Some(verifier), Some(dpop), Some(mtls)) = state else {
             log::error!("BearerToken used without the JwtAuth fairing attached");
             return Err(AuthError::NotConfigured);
         };
 
-        let dpop = req.rocket().state::<Dpop>();
-        let mode = dpop.map_or(DpopMode::Disabled, Dpop::mode);
         let allow_query = verifier.policy().allow_query_token;
-        let credentials = credentials::credentials(req, allow_query, mode != DpopMode::Disabled)?;
-        let (claims, binding) = match (credentials.scheme, dpop) {
-            (Scheme::Dpop, Some(dpop)) => {
-                dpop.authenticate(req, verifier, credentials.token).await?
-            }
-            (_, dpop) => {
-                match mode {
-                    DpopMode::Required => return Err(AuthError::DpopRequired),
-                    // A proof with a bearer token is a client mixing up
-                    // schemes; RFC 9449 §7.2 wants it refused, not ignored.
-                    DpopMode::Allowed if dpop.is_some() && Dpop::proof_header(req)?.is_some() => {
-                        return Err(AuthError::InvalidRequest(RequestError::ProofWithBearer));
-                    }
-                    _ => {}
-                }
+        let with_dpop = dpop.mode() != DpopMode::Disabled;
+        let credentials = credentials::credentials(req, allow_query, with_dpop)?;
+        let (claims, binding) = match credentials.scheme {
+            Scheme::Dpop => dpop.authenticate(req, verifier, credentials.token).await?,
+            Scheme::Bearer => {
+                dpop.admit_bearer(req)?;
                 let claims = verifier.verify(credentials.token).await?;
                 // A DPoP-bound token without its proof is a stolen token
                 // until proven otherwise (RFC 9449 §7.2), in every mode.
                 if claims.jkt().is_some() {
                     return Err(AuthError::InvalidToken(TokenError::SenderConstrained));
                 }
-                let binding = match req.rocket().state::<Mtls>() {
-                    Some(mtls) => mtls.bind(req, &claims).await?,
-                    // No fairing state: any binding is one nobody can check.
-                    None if claims.x5t_s256().is_some() => {
-                        return Err(AuthError::InvalidToken(TokenError::SenderConstrained));
-                    }
-                    None => Binding::Bearer,
-                };
+                let binding = mtls.bind(req, &claims).await?;
                 (claims, binding)
             }
         };

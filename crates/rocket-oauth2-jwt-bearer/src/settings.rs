@@ -32,7 +32,7 @@ use crate::issuer_settings::{
     is_hmac, Audiences, IssuerCheck, IssuerEntry, IssuerFields, IssuerSettings, KeySource, Place,
     SharedSecret,
 };
-use crate::mtls::{MtlsSettings, RawMtls};
+use crate::mtls::{MtlsMode, MtlsSettings, RawMtls};
 use crate::trusted_proxies::TrustedProxies;
 
 /// The audience of development-issuer tokens when none is configured (the
@@ -417,6 +417,10 @@ impl Settings {
     /// `dpop.mode`: which authorization schemes the guards accept.
     pub fn dpop_mode(&self) -> DpopMode {
         self.dpop.mode
+    }
+    /// `mtls.mode`: whether certificate-bound tokens are accepted or required.
+    pub fn mtls_mode(&self) -> MtlsMode {
+        self.mtls.mode
     }
     /// `clock_tolerance`.
     pub fn clock_tolerance(&self) -> Duration {

@@ -116,12 +116,25 @@ impl Dpop {
 
     /// The `DPoP` header of `req`: `None` without one, an error for two
     /// fields or a list (a compact JWS never holds a comma).
-    pub(crate) fn proof_header<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
+    fn proof_header<'r>(req: &'r Request<'_>) -> Result<Option<&'r str>, AuthError> {
         let mut fields = req.headers().get("DPoP");
         match (fields.next(), fields.next()) {
             (None, _) => Ok(None),
             (Some(proof), None) if !proof.contains(',') => Ok(Some(proof.trim())),
             _ => Err(AuthError::InvalidRequest(RequestError::RepeatedProof)),
+        }
+    }
+
+    /// Whether a `Bearer`-scheme request may go on to its token check:
+    /// not when DPoP is required, and not with a proof beside it (a client
+    /// mixing up schemes; RFC 9449 §7.2 wants it refused, not ignored).
+    pub(crate) fn admit_bearer(&self, req: &Request<'_>) -> Result<(), AuthError> {
+        match self.mode() {
+            DpopMode::Required => Err(AuthError::DpopRequired),
+            DpopMode::Allowed if Self::proof_header(req)?.is_some() => {
+                Err(AuthError::InvalidRequest(RequestError::ProofWithBearer))
+            }
+            DpopMode::Allowed | DpopMode::Disabled => Ok(()),
         }
     }
 

@@ -144,7 +144,8 @@ pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> 
     else {
         return Err(ProofError::Malformed);
     };
-    let header: Header = object(&segment(header_b64)?)?;
+    let header_json = segment(header_b64)?;
+    let header: Header = object(&header_json)?;
     let payload = segment(payload_b64)?;
     let signature = segment(signature_b64)?;
 
@@ -170,7 +171,7 @@ pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> 
         return Err(ProofError::PrivateKey);
     }
     let jwk = Value::Object(jwk);
-    let key = rules.keys.get(&jwk, alg).map_err(|_| ProofError::InvalidKey)?;
+    let key = rules.keys.get(&header_json, &jwk, alg).map_err(|_| ProofError::InvalidKey)?;
     let signed = &proof[..header_b64.len() + 1 + payload_b64.len()];
     if !key.verify(alg, signed.as_bytes(), &signature) {
         return Err(ProofError::Signature);

@@ -3,11 +3,11 @@
 //! every request: an RSA key's checks and aws-lc-rs parse, an EC point's
 //! validation, an Ed25519 point's prime-order check (about 40 µs).
 //!
-//! Keyed by a hash of the whole `jwk` object as parsed (every member, in
-//! serde_json's sorted order) and the `alg`: an entry is exactly what
-//! parsing that same object for that algorithm would give again, so a hit
-//! can't differ from a miss. Only keys that passed are kept; the signature
-//! is still checked on every proof.
+//! Keyed by a hash of the proof's whole JOSE header as sent (its `alg`,
+//! its `jwk` and every other member, byte for byte): the same bytes parse
+//! to the same `jwk` and `alg`, so a hit can't differ from a miss, and
+//! nothing is serialized again to look one up. Only keys that passed are
+//! kept; the signature is still checked on every proof.
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use aws_lc_rs::digest::{self, SHA256};
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use crate::algorithms::{self, AlgSet, Algorithm};
+use crate::algorithms::{AlgSet, Algorithm};
 use crate::jwk::{parse_jwk, VerifyingKey};
 
 /// Keys held: enough for every client of a busy API to hit.
@@ -39,14 +39,16 @@ impl Default for ProofKeys {
 }
 
 impl ProofKeys {
-    /// The verifying key for `jwk` under `alg`, parsed and checked once.
-    pub(crate) fn get(&self, jwk: &Value, alg: Algorithm) -> Result<Arc<VerifyingKey>, String> {
-        let mut context = digest::Context::new(&SHA256);
-        context.update(algorithms::name_of(alg).as_bytes());
-        context.update(b"\0");
-        context.update(jwk.to_string().as_bytes());
+    /// The verifying key for `jwk` under `alg`, both parsed from the JOSE
+    /// header `header` (its JSON bytes), parsed and checked once.
+    pub(crate) fn get(
+        &self,
+        header: &[u8],
+        jwk: &Value,
+        alg: Algorithm,
+    ) -> Result<Arc<VerifyingKey>, String> {
         let mut id = [0; 32];
-        id.copy_from_slice(context.finish().as_ref());
+        id.copy_from_slice(digest::digest(&SHA256, header).as_ref());
         if let Some(key) = self.parsed.get(&id) {
             return Ok(key);
         }
@@ -73,14 +75,18 @@ mod tests {
             json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])});
         let keys = ProofKeys::default();
 
-        let first = keys.get(&jwk, Algorithm::ES256).unwrap();
-        assert!(Arc::ptr_eq(&first, &keys.get(&jwk, Algorithm::ES256).unwrap()));
+        let header = |jwk: &Value, alg: &str| json!({"alg": alg, "jwk": jwk}).to_string();
+        let get =
+            |jwk: &Value, alg: Algorithm| keys.get(header(jwk, alg.name()).as_bytes(), jwk, alg);
+
+        let first = get(&jwk, Algorithm::ES256).unwrap();
+        assert!(Arc::ptr_eq(&first, &get(&jwk, Algorithm::ES256).unwrap()));
         // The same material with a member that forbids signing is refused,
         // cached key or not; so is another algorithm for it.
         let mut encrypting = jwk.clone();
         encrypting["use"] = json!("enc");
-        assert!(keys.get(&encrypting, Algorithm::ES256).is_err());
-        assert!(keys.get(&jwk, Algorithm::ES384).is_err());
-        assert!(keys.get(&jwk, Algorithm::EdDSA).is_err());
+        assert!(get(&encrypting, Algorithm::ES256).is_err());
+        assert!(get(&jwk, Algorithm::ES384).is_err());
+        assert!(get(&jwk, Algorithm::EdDSA).is_err());
     }
 }

@@ -8,6 +8,7 @@
 //! dead store costs requests nothing but the fallback, and then the next
 //! request probes it again.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -67,7 +68,8 @@ impl RedisStore {
         let mut name = String::with_capacity(KEY_PREFIX.len() + 32);
         name.push_str(KEY_PREFIX);
         for byte in key {
-            name.push_str(&format!("{byte:02x}"));
+            // Writing to a String can't fail.
+            let _ = write!(name, "{byte:02x}");
         }
         let ttl_ms = ttl.as_millis().max(1) as u64;
         let mut connection = self.connection.clone();
