@@ -128,7 +128,11 @@ impl ReplayGuard {
                 }
                 match self.failure {
                     StoreFailure::Local => Ok(()),
-                    StoreFailure::Reject => Err(Refusal::StoreUnavailable),
+                    // Not accepted, so not used: the client may retry it.
+                    StoreFailure::Reject => {
+                        self.local.forget(proof.replay_key);
+                        Err(Refusal::StoreUnavailable)
+                    }
                 }
             }
         }

@@ -85,6 +85,14 @@ impl ReplayCache {
         Seen::First
     }
 
+    /// Forgets the proof `key` (recorded, then not accepted after all).
+    /// Its heap entry stays until it expires; dropping it then is harmless.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn forget(&self, key: [u8; 16]) {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries.keys.remove(&u128::from_be_bytes(key));
+    }
+
     /// Proofs held now.
     pub(crate) fn len(&self) -> usize {
         self.entries.lock().map_or(0, |entries| entries.keys.len())
@@ -108,6 +116,15 @@ mod tests {
         // Past its lifetime the entry goes; the proof is stale by then.
         assert_eq!(cache.check(key(2), 1301, 1301), Seen::First);
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_forgotten_proof_can_be_recorded_again() {
+        let cache = ReplayCache::new(10, 300);
+        assert_eq!(cache.check(key(1), 1000, 1000), Seen::First);
+        cache.forget(key(1));
+        assert_eq!(cache.check(key(1), 1000, 1001), Seen::First);
+        assert_eq!(cache.check(key(1), 1000, 1002), Seen::Replayed);
     }
 
     #[test]
