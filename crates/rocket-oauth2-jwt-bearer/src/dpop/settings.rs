@@ -47,6 +47,9 @@ pub(crate) mod defaults {
     pub(crate) fn replay_cache_capacity() -> usize {
         100_000
     }
+    pub(crate) fn replay_quota() -> usize {
+        10_000
+    }
     pub(crate) fn nonce_lifetime() -> Duration {
         Duration::from_secs(300)
     }
@@ -78,6 +81,8 @@ pub(crate) struct RawDpop {
     algorithms: Option<Vec<Algorithm>>,
     #[serde(default = "defaults::replay_cache_capacity")]
     replay_cache_capacity: usize,
+    #[serde(default = "defaults::replay_quota")]
+    replay_quota: usize,
     #[serde(default)]
     replay_store: Option<String>,
     #[serde(default)]
@@ -100,6 +105,7 @@ impl Default for RawDpop {
             iat_leeway: defaults::iat_leeway(),
             algorithms: None,
             replay_cache_capacity: defaults::replay_cache_capacity(),
+            replay_quota: defaults::replay_quota(),
             replay_store: None,
             replay_store_failure: StoreFailure::default(),
             nonce: false,
@@ -119,6 +125,9 @@ pub(crate) struct DpopSettings {
     /// The proof algorithms: asymmetric only, never empty.
     pub(crate) algorithms: AlgSet,
     pub(crate) replay_cache_capacity: usize,
+    /// The most live proofs one key (`jkt`) may have recorded, here and
+    /// in the shared store.
+    pub(crate) replay_quota: usize,
     /// `redis://` or `rediss://` URL of the shared replay store.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) replay_store: Option<Url>,
@@ -164,6 +173,10 @@ impl RawDpop {
             let problem = "must be at least 1: replay detection can't be turned off".into();
             return Err(("dpop.replay_cache_capacity", problem));
         }
+        if self.replay_quota == 0 {
+            let problem = "must be at least 1: a key with no quota could prove nothing".into();
+            return Err(("dpop.replay_quota", problem));
+        }
         if let Some(secret) = &self.nonce_secret {
             if secret.0.len() < MIN_NONCE_SECRET {
                 let problem = format!(
@@ -182,6 +195,7 @@ impl RawDpop {
             iat_leeway: self.iat_leeway,
             algorithms: AlgSet::of(&listed),
             replay_cache_capacity: self.replay_cache_capacity,
+            replay_quota: self.replay_quota,
             replay_store,
             replay_store_failure: self.replay_store_failure,
             nonce: self.nonce,
@@ -233,6 +247,7 @@ mod tests {
         assert_eq!(settings.iat_offset, Duration::from_secs(300));
         assert_eq!(settings.iat_leeway, Duration::from_secs(30));
         assert_eq!(settings.replay_cache_capacity, 100_000);
+        assert_eq!(settings.replay_quota, 10_000);
         assert!(!settings.nonce && settings.replay_store.is_none());
         assert!(settings.algorithms.contains(Algorithm::ES256));
         assert!(settings.algorithms.contains(Algorithm::EdDSA));
@@ -251,6 +266,7 @@ mod tests {
             (json!({"algorithms": []}), "dpop.algorithms", "empty"),
             (json!({"iat_offset": 0}), "dpop.iat_offset", "more than 0"),
             (json!({"replay_cache_capacity": 0}), "dpop.replay_cache_capacity", "at least 1"),
+            (json!({"replay_quota": 0}), "dpop.replay_quota", "at least 1"),
             (json!({"nonce_secret": "short"}), "dpop.nonce_secret", "5 bytes"),
             (json!({"replay_store": "http://x"}), "dpop.replay_store", "redis://"),
             (json!({"public_url": "ftp://x"}), "dpop.public_url", "http(s)"),
