@@ -115,6 +115,7 @@ mod key_checks;
 #[cfg(feature = "metrics")]
 mod metrics;
 mod mtls;
+mod proxy_headers;
 mod resolver;
 mod resource_metadata;
 mod settings;
@@ -155,8 +156,9 @@ pub mod __private {
     pub use crate::credentials::parse_authorization;
     pub use crate::dpop::proof::{verify as verify_dpop_proof, Proof, ProofRules};
     pub use crate::dpop::proof_keys::ProofKeys;
+    pub use crate::dpop::replay_cache::ProofId;
     pub use crate::jwk::{PublicKey, VerifyingKey};
-    pub use crate::jwks::{KeySet, KeyStore};
+    pub use crate::jwks::{KeySet, KeyStore, Skipped};
     pub use crate::settings::default_algorithms;
     pub use crate::token::{Policy, Verifier};
 

@@ -4,15 +4,18 @@
 //!
 //! A DPoP request is checked in this order: exactly one `DPoP` header
 //! field (400 otherwise); the target URI, which needs a `public_url` or a
-//! well-formed `Host` (400 otherwise); the proof itself ([`proof`]: 401
-//! `invalid_dpop_proof`); the access token, as a bearer token would be
+//! well-formed `Host` (400 otherwise); the proof's form ([`proof::parse`]:
+//! 401 `invalid_dpop_proof`); the access token, as a bearer token would be
 //! (401 `invalid_token`, from the token cache when it was verified
-//! before); its `cnf.jkt` against the proof key's thumbprint, compared in
-//! constant time (401 `invalid_token`); the nonce, when nonces are on
-//! (401 `use_dpop_nonce` with a fresh one); and last the replay check, so
-//! that only a proof that passed everything else is recorded. Nothing of
-//! the proof or the binding is cached: each request proves possession
-//! anew.
+//! before); then the proof's key, signature and claims; its key's
+//! thumbprint against the token's `cnf.jkt`, compared in constant time
+//! (401 `invalid_token`); the nonce, when nonces are on (401
+//! `use_dpop_nonce` with a fresh one); and last the replay check, so that
+//! only a proof that passed everything else is recorded. The token comes
+//! before the proof's crypto so that a request without a valid token costs
+//! no more than a bearer request: the proof key is the client's choice
+//! (up to RSA-4096), the token's key the issuer's. Nothing of the proof or
+//! the binding is cached: each request proves possession anew.
 
 mod nonce;
 pub(crate) mod proof;
@@ -20,7 +23,7 @@ pub(crate) mod proof_keys;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod replay;
-mod replay_cache;
+pub(crate) mod replay_cache;
 pub(crate) mod settings;
 pub(crate) mod target_uri;
 
@@ -41,7 +44,7 @@ use nonce::Nonces;
 use proof::{Proof, ProofRules};
 use proof_keys::ProofKeys;
 use replay::Refusal;
-pub(crate) use replay::ReplayGuard;
+pub(crate) use replay::{ReplayGuard, StoreUrlError};
 pub use settings::DpopMode;
 use settings::DpopSettings;
 
@@ -84,7 +87,10 @@ pub(crate) struct Dpop {
 impl Dpop {
     /// DPoP as `settings` describe it, trusting forwarding headers from
     /// `proxies`; the error says what is wrong with the replay store.
-    pub(crate) fn new(settings: &DpopSettings, proxies: TrustedProxies) -> Result<Self, String> {
+    pub(crate) fn new(
+        settings: &DpopSettings,
+        proxies: TrustedProxies,
+    ) -> Result<Self, StoreUrlError> {
         let nonces = settings
             .nonce
             .then(|| Nonces::new(settings.nonce_secret.as_ref(), settings.nonce_lifetime));
@@ -149,9 +155,14 @@ impl Dpop {
         let proof =
             Self::proof_header(req)?.ok_or(AuthError::InvalidDpopProof(ProofError::Missing))?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        let proof = self.check_proof(req, proof, Some(token), now)?;
-
+        let target = self.target(req)?;
+        let parsed =
+            proof::parse(proof, self.settings.algorithms).map_err(AuthError::InvalidDpopProof)?;
         let claims = verifier.verify(token).await?;
+        let proof = parsed
+            .verify(&self.rules(req, &target, Some(token), now))
+            .map_err(AuthError::InvalidDpopProof)?;
+
         let jkt = claims.jkt().ok_or(AuthError::InvalidToken(TokenError::NotDpopBound))?;
         if constant_time::verify_slices_are_equal(jkt.as_bytes(), proof.jkt.as_bytes()).is_err() {
             return Err(AuthError::InvalidToken(TokenError::KeyBinding));
@@ -163,28 +174,31 @@ impl Dpop {
         Ok((claims, Binding::Dpop { jkt: proof.jkt }))
     }
 
-    /// The proof checks that need neither the token's claims nor state.
-    fn check_proof(
-        &self,
-        req: &Request<'_>,
-        proof: &str,
-        access_token: Option<&str>,
-        now: f64,
-    ) -> Result<Proof, AuthError> {
+    /// The request's target URI, which the proof's `htu` must name.
+    fn target(&self, req: &Request<'_>) -> Result<String, AuthError> {
         let public_url = self.settings.public_url.as_deref();
-        let target = target_uri::of_request(req, public_url, &self.proxies)
-            .map_err(|_| AuthError::InvalidRequest(RequestError::UnknownTarget))?;
-        let rules = ProofRules {
+        target_uri::of_request(req, public_url, &self.proxies)
+            .map_err(|unknown| AuthError::InvalidRequest(unknown.into()))
+    }
+
+    /// What a proof of `req` for `target` is checked against.
+    fn rules<'a>(
+        &'a self,
+        req: &Request<'_>,
+        target: &'a str,
+        access_token: Option<&'a str>,
+        now: f64,
+    ) -> ProofRules<'a> {
+        ProofRules {
             algorithms: self.settings.algorithms,
             method: SentMethod::of(req).as_str(),
-            target: &target,
+            target,
             access_token,
             now,
             iat_offset: self.settings.iat_offset.as_secs_f64(),
             iat_leeway: self.settings.iat_leeway.as_secs_f64(),
             keys: &self.keys,
-        };
-        proof::verify(proof, &rules).map_err(AuthError::InvalidDpopProof)
+        }
     }
 
     /// The checks of a proof that passed every other: nonce, then replay.
@@ -211,6 +225,7 @@ impl Dpop {
             Refusal::Replayed => AuthError::InvalidDpopProof(ProofError::Replayed),
             Refusal::BeyondWatermark => AuthError::InvalidDpopProof(ProofError::BeyondReplayWindow),
             Refusal::StoreUnavailable => AuthError::ReplayStoreUnavailable { retry_after: 1 },
+            Refusal::OverQuota(retry_after) => AuthError::ProofQuotaExceeded { retry_after },
         })
     }
 
@@ -226,7 +241,9 @@ impl Dpop {
     ) -> Result<Option<String>, AuthError> {
         let Some(proof) = Self::proof_header(req)? else { return Ok(None) };
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        let proof = self.check_proof(req, proof, None, now)?;
+        let target = self.target(req)?;
+        let proof = proof::verify(proof, &self.rules(req, &target, None, now))
+            .map_err(AuthError::InvalidDpopProof)?;
         self.record(&proof, now as i64).await?;
         Ok(Some(proof.jkt))
     }

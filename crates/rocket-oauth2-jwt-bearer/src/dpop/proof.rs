@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::proof_keys::ProofKeys;
+use super::replay_cache::ProofId;
 use crate::algorithms::{self, AlgSet, Algorithm};
 use crate::error::{Claim, ProofError};
 
@@ -64,11 +65,10 @@ pub struct ProofRules<'a> {
 pub struct Proof {
     /// The RFC 7638 SHA-256 thumbprint of its `jwk`, base64url.
     pub jkt: String,
-    /// The replay-cache key: a hash of the thumbprint and the `jti`, so
-    /// the cache never holds raw client input.
-    pub replay_key: [u8; 16],
-    /// Its `iat`, in whole seconds.
-    pub iat: i64,
+    /// What replay detection knows it by: its key's id, a hash of the
+    /// thumbprint and the `jti` (so no store holds raw client input), and
+    /// its `iat` in whole seconds.
+    pub id: ProofId,
     /// Its `nonce`, if any.
     pub nonce: Option<String>,
 }
@@ -133,8 +133,25 @@ fn object<'de, T: Deserialize<'de>>(json: &'de [u8]) -> Result<T, ProofError> {
     serde_json::from_slice(json).map_err(|_| ProofError::Malformed)
 }
 
-/// Checks `proof` under `rules` (see the module docs).
-pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> {
+/// A proof whose form passed: what can be checked without a key or a
+/// signature. Costs a base64 decode and a JSON parse of the header, so that
+/// a request can be turned away before anything costly when its access
+/// token doesn't hold.
+#[derive(Debug)]
+pub(crate) struct ParsedProof<'p> {
+    /// The signed part: `header.payload`, as sent.
+    signed: &'p str,
+    header_json: Vec<u8>,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+    alg: Algorithm,
+    jwk: Value,
+}
+
+/// Checks the form of `proof` under `algorithms`: size, three strict
+/// base64url segments, a header that is a JSON object with `typ`
+/// `dpop+jwt`, an allowed `alg`, no `crit`, a `jwk` with no private member.
+pub(crate) fn parse(proof: &str, algorithms: AlgSet) -> Result<ParsedProof<'_>, ProofError> {
     if proof.len() > MAX_PROOF_SIZE {
         return Err(ProofError::TooLarge);
     }
@@ -161,7 +178,7 @@ pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> 
         .alg
         .as_deref()
         .and_then(algorithms::parse)
-        .filter(|alg| rules.algorithms.contains(*alg))
+        .filter(|alg| algorithms.contains(*alg))
         .ok_or(ProofError::AlgorithmNotAllowed)?;
     if header.crit {
         return Err(ProofError::CriticalHeader);
@@ -170,63 +187,86 @@ pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> 
     if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
         return Err(ProofError::PrivateKey);
     }
-    let jwk = Value::Object(jwk);
-    let key = rules.keys.get(&header_json, &jwk, alg).map_err(|_| ProofError::InvalidKey)?;
     let signed = &proof[..header_b64.len() + 1 + payload_b64.len()];
-    if !key.verify(alg, signed.as_bytes(), &signature) {
-        return Err(ProofError::Signature);
-    }
+    Ok(ParsedProof { signed, header_json, payload, signature, alg, jwk: Value::Object(jwk) })
+}
 
-    let claims: Claims = object(&payload).map_err(|_| ProofError::MalformedClaims)?;
-    let jti = text(claims.jti, Claim::Jti)?;
-    if jti.is_empty() || jti.len() > MAX_JTI_SIZE {
-        return Err(ProofError::InvalidClaim(Claim::Jti));
-    }
-    if text(claims.htm, Claim::Htm)? != rules.method {
-        return Err(ProofError::Method);
-    }
-    let htu = text(claims.htu, Claim::Htu)?;
-    if super::target_uri::normalize(&htu).as_deref() != Some(rules.target) {
-        return Err(ProofError::Target);
-    }
-    let iat = match claims.iat {
-        None => return Err(ProofError::MissingClaim(Claim::Iat)),
-        Some(iat) => iat.as_f64().ok_or(ProofError::InvalidClaim(Claim::Iat))?,
-    };
-    if iat < rules.now - rules.iat_offset {
-        return Err(ProofError::Stale);
-    }
-    if iat > rules.now + rules.iat_leeway {
-        return Err(ProofError::Future);
-    }
-    if let Some(access_token) = rules.access_token {
-        let ath = text(claims.ath, Claim::Ath)?;
-        let expected = URL_SAFE_NO_PAD.encode(digest(&SHA256, access_token.as_bytes()));
-        if constant_time::verify_slices_are_equal(ath.as_bytes(), expected.as_bytes()).is_err() {
-            return Err(ProofError::AccessTokenHash);
+/// Checks `proof` under `rules` (see the module docs): [`parse`], then
+/// [`ParsedProof::verify`].
+pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> {
+    parse(proof, rules.algorithms)?.verify(rules)
+}
+
+impl ParsedProof<'_> {
+    /// The rest of the checks: the key, the signature, then the claims.
+    pub(crate) fn verify(self, rules: &ProofRules<'_>) -> Result<Proof, ProofError> {
+        let ParsedProof { signed, header_json, payload, signature, alg, jwk } = self;
+        let key = rules.keys.get(&header_json, &jwk, alg).map_err(|_| ProofError::InvalidKey)?;
+        if !key.verify(alg, signed.as_bytes(), &signature) {
+            return Err(ProofError::Signature);
         }
-    }
-    let nonce = match claims.nonce {
-        None => None,
-        Some(Value::String(nonce)) => Some(nonce),
-        Some(_) => return Err(ProofError::InvalidClaim(Claim::Nonce)),
-    };
 
-    let jkt = thumbprint(&jwk, alg);
-    let mut context = digest::Context::new(&SHA256);
-    for part in [b"dpop-replay\0".as_slice(), jkt.as_bytes(), b"\0", jti.as_bytes()] {
-        context.update(part);
+        let claims: Claims = object(&payload).map_err(|_| ProofError::MalformedClaims)?;
+        let jti = text(claims.jti, Claim::Jti)?;
+        if jti.is_empty() || jti.len() > MAX_JTI_SIZE {
+            return Err(ProofError::InvalidClaim(Claim::Jti));
+        }
+        if text(claims.htm, Claim::Htm)? != rules.method {
+            return Err(ProofError::Method);
+        }
+        let htu = text(claims.htu, Claim::Htu)?;
+        if super::target_uri::normalize(&htu).as_deref() != Some(rules.target) {
+            return Err(ProofError::Target);
+        }
+        let iat = match claims.iat {
+            None => return Err(ProofError::MissingClaim(Claim::Iat)),
+            Some(iat) => iat.as_f64().ok_or(ProofError::InvalidClaim(Claim::Iat))?,
+        };
+        if iat < rules.now - rules.iat_offset {
+            return Err(ProofError::Stale);
+        }
+        if iat > rules.now + rules.iat_leeway {
+            return Err(ProofError::Future);
+        }
+        if let Some(access_token) = rules.access_token {
+            let ath = text(claims.ath, Claim::Ath)?;
+            let expected = URL_SAFE_NO_PAD.encode(digest(&SHA256, access_token.as_bytes()));
+            if constant_time::verify_slices_are_equal(ath.as_bytes(), expected.as_bytes()).is_err()
+            {
+                return Err(ProofError::AccessTokenHash);
+            }
+        }
+        let nonce = match claims.nonce {
+            None => None,
+            Some(Value::String(nonce)) => Some(nonce),
+            Some(_) => return Err(ProofError::InvalidClaim(Claim::Nonce)),
+        };
+
+        let thumbprint = thumbprint(&jwk, alg);
+        let mut key_id = [0; 8];
+        key_id.copy_from_slice(&thumbprint.as_ref()[..8]);
+        let jkt = URL_SAFE_NO_PAD.encode(thumbprint);
+        let mut context = digest::Context::new(&SHA256);
+        for part in [b"dpop-replay\0".as_slice(), jkt.as_bytes(), b"\0", jti.as_bytes()] {
+            context.update(part);
+        }
+        let mut replay_key = [0; 16];
+        replay_key.copy_from_slice(&context.finish().as_ref()[..16]);
+        let iat = iat.floor() as i64;
+        let id = ProofId {
+            key: u64::from_be_bytes(key_id),
+            proof: u128::from_be_bytes(replay_key),
+            iat,
+        };
+        Ok(Proof { jkt, id, nonce })
     }
-    let mut replay_key = [0; 16];
-    replay_key.copy_from_slice(&context.finish().as_ref()[..16]);
-    Ok(Proof { jkt, replay_key, iat: iat.floor() as i64, nonce })
 }
 
 /// The RFC 7638 SHA-256 thumbprint of a JWK that [`parse_jwk`] accepted
 /// for `alg`: the required members only, in lexicographic order, without
 /// whitespace. Their values were checked to be base64url (or a known
-/// curve name), so they need no JSON escaping.
-fn thumbprint(jwk: &Value, alg: Algorithm) -> String {
+/// curve name), so they need no JSON escaping. The SHA-256 digest.
+fn thumbprint(jwk: &Value, alg: Algorithm) -> digest::Digest {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default();
     let canonical = match alg {
         Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 | Algorithm::ES256K => format!(
@@ -240,7 +280,7 @@ fn thumbprint(jwk: &Value, alg: Algorithm) -> String {
         }
         _ => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, member("e"), member("n")),
     };
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
+    digest(&SHA256, canonical.as_bytes())
 }
 
 #[cfg(test)]
@@ -263,7 +303,7 @@ mod tests {
             "kid": "2011-04-29"
         });
         assert_eq!(
-            thumbprint(&jwk, Algorithm::RS256),
+            URL_SAFE_NO_PAD.encode(thumbprint(&jwk, Algorithm::RS256)),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }

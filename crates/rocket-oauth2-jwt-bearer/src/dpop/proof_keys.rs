@@ -8,6 +8,12 @@
 //! to the same `jwk` and `alg`, so a hit can't differ from a miss, and
 //! nothing is serialized again to look one up. Only keys that passed are
 //! kept; the signature is still checked on every proof.
+//!
+//! A proof key is the client's choice, and so is what it costs to verify:
+//! on top of the checks every key passes, an RSA proof key must have a
+//! modulus of at most 4096 bits and the exponent 65537, as WebCrypto,
+//! OpenSSL and every mainstream DPoP client generate them (an RSA-8192
+//! key with a 33-bit exponent costs some 30 ES256 checks).
 
 use std::sync::Arc;
 
@@ -15,7 +21,10 @@ use aws_lc_rs::digest::{self, SHA256};
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use crate::algorithms::{AlgSet, Algorithm};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::algorithms::{AlgSet, Algorithm, AlgorithmFamily};
 use crate::jwk::{parse_jwk, VerifyingKey};
 
 /// Keys held: enough for every client of a busy API to hit.
@@ -52,19 +61,56 @@ impl ProofKeys {
         if let Some(key) = self.parsed.get(&id) {
             return Ok(key);
         }
+        if alg.family() == AlgorithmFamily::Rsa {
+            check_rsa_cost(jwk)?;
+        }
         let key = Arc::new(parse_jwk(jwk, AlgSet::of(&[alg]))?);
         self.parsed.insert(id, key.clone());
         Ok(key)
     }
 }
 
+/// The largest RSA proof key modulus, in bits.
+const MAX_RSA_BITS: usize = 4096;
+
+/// Refuses RSA proof keys dearer to verify than mainstream clients make.
+fn check_rsa_cost(jwk: &Value) -> Result<(), String> {
+    let member = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default();
+    // 65537, base64url; leading zero octets are refused here (none needed).
+    if member("e") != "AQAB" {
+        return Err("an RSA proof key's exponent must be 65537".into());
+    }
+    let modulus = URL_SAFE_NO_PAD.decode(member("n")).map_err(|_| "bad RSA modulus")?;
+    let significant = modulus.iter().skip_while(|b| **b == 0).count();
+    if significant * 8 > MAX_RSA_BITS {
+        return Err(format!("an RSA proof key's modulus must be at most {MAX_RSA_BITS} bits"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine;
     use serde_json::json;
+
+    #[test]
+    fn rsa_proof_keys_are_bounded_to_what_clients_make() {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let modulus = |bits: usize| {
+            let mut n = vec![0xC5; bits / 8];
+            n[bits / 8 - 1] |= 1;
+            n
+        };
+        let jwk = |n: &[u8], e: &str| json!({"kty": "RSA", "n": b64(n), "e": e});
+        assert!(check_rsa_cost(&jwk(&modulus(4096), "AQAB")).is_ok());
+        assert!(check_rsa_cost(&jwk(&[&[0][..], &modulus(4096)].concat(), "AQAB")).is_ok());
+        assert!(check_rsa_cost(&jwk(&modulus(4104), "AQAB")).unwrap_err().contains("4096"));
+        assert!(check_rsa_cost(&jwk(&modulus(8192), "AQAB")).is_err());
+        for e in ["Aw", "AQAA", "AAEAAQ", "_____w", ""] {
+            assert!(check_rsa_cost(&jwk(&modulus(2048), e)).unwrap_err().contains("65537"), "{e}");
+        }
+    }
 
     #[test]
     fn a_key_is_parsed_once_and_any_other_member_makes_another_key() {
