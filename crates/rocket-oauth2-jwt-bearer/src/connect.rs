@@ -234,7 +234,9 @@ fn static_keys(public_key: &str, issuer: &IssuerSettings) -> Result<KeySet, Stri
         serde_json::from_str(text).map_err(|e| format!("neither a PEM key nor JSON ({e})"))?;
     if jwk.get("keys").is_some() {
         let (keys, skipped) = KeySet::from_jwks(text.as_bytes(), issuer.allowed)?;
-        skipped.iter().for_each(|line| log::warn!("JWT auth: public_key: {line}"));
+        if !skipped.is_empty() {
+            log::warn!("JWT auth: public_key: {skipped}");
+        }
         return Ok(keys);
     }
     Ok(KeySet::new(vec![parse_jwk(&jwk, issuer.allowed)?]))

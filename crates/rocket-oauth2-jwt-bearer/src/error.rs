@@ -332,6 +332,13 @@ pub enum RequestError {
     /// The target URI a proof must name can't be known: no `Host`, or one
     /// that isn't an RFC 3986 authority (and no `public_url`).
     UnknownTarget,
+    /// A trusted proxy's `Forwarded` header is off RFC 7239's grammar, or
+    /// names a scheme other than http(s) or a malformed host.
+    MalformedForwarded,
+    /// A trusted proxy's `X-Forwarded-Proto` is neither `http` nor `https`.
+    MalformedForwardedProto,
+    /// A trusted proxy's `X-Forwarded-Host` isn't an RFC 3986 authority.
+    MalformedForwardedHost,
 }
 
 impl RequestError {
@@ -344,6 +351,9 @@ impl RequestError {
             RequestError::RepeatedProof => "More than one DPoP proof",
             RequestError::ProofWithBearer => "DPoP proof sent with the Bearer scheme",
             RequestError::UnknownTarget => "Missing or malformed Host header",
+            RequestError::MalformedForwarded => "Malformed Forwarded header",
+            RequestError::MalformedForwardedProto => "Malformed X-Forwarded-Proto header",
+            RequestError::MalformedForwardedHost => "Malformed X-Forwarded-Host header",
         }
     }
 }
@@ -407,6 +417,14 @@ pub enum AuthError {
         /// Seconds before the store is tried again, for `Retry-After`.
         retry_after: u32,
     },
+    /// 429: the proof's key (`jkt`) wrote its `dpop.replay_quota` of
+    /// records to the shared replay store in this window. Only that key's
+    /// requests are refused.
+    #[non_exhaustive]
+    ProofQuotaExceeded {
+        /// Seconds until the key's window ends, for `Retry-After`.
+        retry_after: u32,
+    },
     /// A guard ran in a Rocket without the auth fairing: a programming error.
     NotConfigured,
 }
@@ -427,6 +445,7 @@ impl AuthError {
             AuthError::IssuerUnavailable { .. } | AuthError::ReplayStoreUnavailable { .. } => {
                 Status::ServiceUnavailable
             }
+            AuthError::ProofQuotaExceeded { .. } => Status::TooManyRequests,
             AuthError::NotConfigured => Status::InternalServerError,
         }
     }
@@ -438,7 +457,8 @@ impl AuthError {
             | AuthError::DpopRequired
             | AuthError::NotConfigured
             | AuthError::IssuerUnavailable { .. }
-            | AuthError::ReplayStoreUnavailable { .. } => None,
+            | AuthError::ReplayStoreUnavailable { .. }
+            | AuthError::ProofQuotaExceeded { .. } => None,
             AuthError::InvalidRequest(_) => Some("invalid_request"),
             AuthError::InvalidToken(_) => Some("invalid_token"),
             AuthError::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
@@ -462,6 +482,7 @@ impl AuthError {
             AuthError::UseDpopNonce { .. } => "dpop_nonce",
             AuthError::DpopRequired => "dpop_required",
             AuthError::ReplayStoreUnavailable { .. } => "dpop_replay_store_unavailable",
+            AuthError::ProofQuotaExceeded { .. } => "dpop_proof_quota",
             AuthError::MissingScopeClaim { .. } => "missing_scope_claim",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
             AuthError::ClaimCheck { .. } => "claim_check",
@@ -481,6 +502,9 @@ impl AuthError {
             AuthError::DpopRequired => "A DPoP-bound access token is required",
             AuthError::ReplayStoreUnavailable { .. } => {
                 "DPoP replay detection is temporarily unavailable; retry later"
+            }
+            AuthError::ProofQuotaExceeded { .. } => {
+                "Too many DPoP proofs from this key in the replay window; retry later"
             }
             AuthError::MissingScopeClaim { claim, .. } => claim.missing(),
             AuthError::InsufficientScope { .. } => "Insufficient Scope",
@@ -606,7 +630,8 @@ impl<'r> Responder<'r, 'static> for AuthError {
         }
         match &self {
             AuthError::IssuerUnavailable { retry_after }
-            | AuthError::ReplayStoreUnavailable { retry_after } => {
+            | AuthError::ReplayStoreUnavailable { retry_after }
+            | AuthError::ProofQuotaExceeded { retry_after } => {
                 response.set_header(Header::new("Retry-After", retry_after.to_string()));
             }
             AuthError::UseDpopNonce { nonce } => {
@@ -745,6 +770,9 @@ mod tests {
             RequestError::RepeatedProof,
             RequestError::ProofWithBearer,
             RequestError::UnknownTarget,
+            RequestError::MalformedForwarded,
+            RequestError::MalformedForwardedProto,
+            RequestError::MalformedForwardedHost,
         ];
         let errors = all_token_errors()
             .into_iter()
@@ -756,6 +784,7 @@ mod tests {
                 AuthError::DpopRequired,
                 AuthError::UseDpopNonce { nonce: "n".into() },
                 AuthError::ReplayStoreUnavailable { retry_after: 1 },
+                AuthError::ProofQuotaExceeded { retry_after: 1 },
                 AuthError::MissingScopeClaim {
                     claim: Claim::Scope,
                     required: "read:messages".into(),

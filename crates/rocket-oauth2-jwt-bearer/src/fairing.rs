@@ -220,6 +220,7 @@ impl Fairing for JwtAuth {
             Ok(dpop) => dpop,
             Err(problem) => {
                 let setting = "dpop.replay_store".to_owned();
+                let problem = problem.to_string();
                 let error = ConfigError::Invalid { setting, problem, origin: None };
                 return fail(rocket, &LaunchError::Config(error));
             }

@@ -55,8 +55,8 @@ impl KeySet {
     }
 
     /// Parses a JWKS document, keeping the keys usable with `allowed`.
-    /// Returns the set and one line per skipped key.
-    pub fn from_jwks(json: &[u8], allowed: AlgSet) -> Result<(KeySet, Vec<String>), String> {
+    /// Returns the set and a summary of the skipped keys.
+    pub fn from_jwks(json: &[u8], allowed: AlgSet) -> Result<(KeySet, Skipped), String> {
         #[derive(serde::Deserialize)]
         struct Document {
             keys: Vec<Value>,
@@ -65,23 +65,23 @@ impl KeySet {
         let document: Document =
             serde_json::from_slice(json).map_err(|e| format!("not a JSON Web Key Set: {e}"))?;
         let mut keys = Vec::new();
-        let mut skipped = Vec::new();
+        let mut skipped = Skipped::default();
         for (i, jwk) in document.keys.iter().enumerate() {
             match parse_jwk(jwk, allowed) {
                 Ok(key) => keys.push(key),
                 Err(reason) => {
-                    let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("(none)");
-                    skipped.push(format!("key #{i} (kid {kid:?}) skipped: {reason}"));
+                    let kid = jwk.get("kid").and_then(Value::as_str);
+                    skipped.add(i, kid, reason);
                 }
             }
         }
 
         if keys.is_empty() {
-            // A set that can verify nothing is an error, with every reason:
+            // A set that can verify nothing is an error, with the reasons:
             // at launch it aborts, at a refresh the last good keys stay.
             return Err(match skipped.is_empty() {
                 true => "no usable key in the set: it is empty".to_owned(),
-                false => format!("no usable key in the set: {}", skipped.join("; ")),
+                false => format!("no usable key in the set: {skipped}"),
             });
         }
 
@@ -322,11 +322,78 @@ async fn fetch(source: &JwksSource) -> Result<KeySet, String> {
     let body = source.fetcher.get(&source.url).await.map_err(|e| e.to_string())?;
     let (keys, skipped) =
         KeySet::from_jwks(&body, source.allowed).map_err(|e| format!("GET {}: {e}", source.url))?;
-    for line in skipped {
-        log::warn!("JWKS {}: {line}", source.url);
+    if !skipped.is_empty() {
+        log::warn!("JWKS {}: {skipped}", source.url);
     }
 
     Ok(keys)
+}
+
+/// The keys of a set that were skipped, summarised for one log line however
+/// many there are (an issuer may publish thousands): how many, by reason,
+/// with the first few keys named.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    total: usize,
+    /// Reasons in the order first seen, with their counts; at most
+    /// [`Skipped::REASONS`], the rest counted in `other_reasons`.
+    by_reason: Vec<(String, usize)>,
+    other_reasons: usize,
+    /// `#index (kid "…")` of the first few keys skipped.
+    examples: Vec<String>,
+}
+
+impl Skipped {
+    /// Distinct reasons kept.
+    const REASONS: usize = 8;
+    /// Keys named.
+    const EXAMPLES: usize = 3;
+    /// The longest `kid` quoted.
+    const KID_CHARS: usize = 64;
+
+    fn add(&mut self, index: usize, kid: Option<&str>, reason: String) {
+        self.total += 1;
+        if self.examples.len() < Self::EXAMPLES {
+            let kid: String = kid.unwrap_or("(none)").chars().take(Self::KID_CHARS).collect();
+            self.examples.push(format!("#{index} (kid {kid:?})"));
+        }
+        let room = self.by_reason.len() < Self::REASONS;
+        match self.by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, count)) => *count += 1,
+            None if room => self.by_reason.push((reason, 1)),
+            None => self.other_reasons += 1,
+        }
+    }
+
+    /// Whether no key was skipped.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// How many keys were skipped.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+}
+
+impl std::fmt::Display for Skipped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = if self.total == 1 { "key" } else { "keys" };
+        write!(f, "{} {keys} skipped (", self.total)?;
+        for (i, (reason, count)) in self.by_reason.iter().enumerate() {
+            let separator = if i == 0 { "" } else { "; " };
+            write!(f, "{separator}{count} × {reason}")?;
+        }
+        if self.other_reasons > 0 {
+            write!(f, "; {} for other reasons", self.other_reasons)?;
+        }
+        let more = self.total.saturating_sub(self.examples.len());
+        write!(f, "), e.g. {}", self.examples.join(", "))?;
+        if more > 0 {
+            write!(f, " and {more} more")?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -347,7 +414,7 @@ mod tests {
         json!({"kty": "RSA", "kid": "r", "n": URL_SAFE_NO_PAD.encode(&n), "e": "AQAB"})
     }
 
-    fn set(keys: Vec<Value>) -> Result<(KeySet, Vec<String>), String> {
+    fn set(keys: Vec<Value>) -> Result<(KeySet, Skipped), String> {
         KeySet::from_jwks(json!({ "keys": keys }).to_string().as_bytes(), all())
     }
 
@@ -379,7 +446,25 @@ mod tests {
         let (set, skipped) = set(keys).unwrap();
         assert_eq!(set.len(), 1);
         assert_eq!(skipped.len(), 11, "{skipped:#?}");
-        assert!(skipped[0].contains("under 2048"));
+        assert!(skipped.to_string().starts_with("11 keys skipped (1 × "), "{skipped}");
+        assert!(skipped.to_string().contains("under 2048"), "{skipped}");
+    }
+
+    #[test]
+    fn thousands_of_junk_keys_make_one_short_line() {
+        let junk: Vec<Value> = (0..10_000)
+            .map(|i| json!({"kty": "RSA", "kid": format!("junk-{i}"), "n": "AQAB", "e": "AQAB"}))
+            .chain((0..100).map(|i| json!({"kty": format!("X{i}"), "kid": "x".repeat(10_000)})))
+            .chain([rsa_jwk(2048)])
+            .collect();
+        let (set, skipped) = set(junk).unwrap();
+        assert_eq!((set.len(), skipped.len()), (1, 10_100));
+        let line = skipped.to_string();
+        assert!(line.len() < 2_000, "{} bytes: {line}", line.len());
+        assert!(line.contains("10100 keys skipped") && line.contains("junk-0"), "{line}");
+        assert!(line.contains("and 10097 more"), "{line}");
+        let error = self::set(vec![json!({"kty": "XYZ"}); 5_000]).err().unwrap();
+        assert!(error.len() < 2_000, "{error}");
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //!   `dynamic_issuers` and the resolver issuers' keys and fetches summed
 //!   under `issuer="dynamic"`;
 //! - `dpop_replays_refused_total`, `dpop_replay_cache_proofs`, and with a
-//!   shared store `dpop_replay_store_errors_total` and
-//!   `dpop_replay_store_up`. DPoP refusals count in `http_requests_total`
+//!   shared store `dpop_replay_store_errors_total`,
+//!   `dpop_replay_store_up`, `dpop_replay_store_over_quota_total` and
+//!   `dpop_replay_store_may_evict` (1, 0, or -1 while not known). DPoP refusals count in `http_requests_total`
 //!   under their fixed reasons (`dpop_signature`, `dpop_replayed`, ...).
 //!
 //! Label values come from fixed sets (route templates, reason codes, the
@@ -259,6 +260,21 @@ impl Collector for AuthCollector {
                 gauge.encode(encoder.encode_descriptor(
                     "dpop_replay_store_up",
                     "Whether the shared DPoP replay store answered its last command",
+                    None,
+                    gauge.metric_type(),
+                )?)?;
+                let counter = ConstCounter::new(replay.over_quota());
+                counter.encode(encoder.encode_descriptor(
+                    "dpop_replay_store_over_quota",
+                    "DPoP proofs refused because their key wrote its replay quota",
+                    None,
+                    counter.metric_type(),
+                )?)?;
+                // -1 while not known.
+                let gauge = ConstGauge::new(replay.store_may_evict().map_or(-1, i64::from));
+                gauge.encode(encoder.encode_descriptor(
+                    "dpop_replay_store_may_evict",
+                    "Whether the shared DPoP replay store may drop records before they expire",
                     None,
                     gauge.metric_type(),
                 )?)?;

@@ -9,11 +9,18 @@
 //! TLS-terminating proxy, in the header named
 //! by `mtls.proxy_header`, read only when the connection's peer is in
 //! `trusted_proxies` (from anyone else it is ignored and logged at debug):
-//! either Envoy's `X-Forwarded-Client-Cert` with exactly one element and
-//! its `Cert="…"` (URL-encoded PEM) — configure the edge proxy to replace
-//! the header (`SANITIZE_SET`), not to append to what the client sent — or
-//! a URL-encoded PEM on its own, as nginx's `$ssl_client_escaped_cert`
-//! writes it.
+//! either Envoy's `X-Forwarded-Client-Cert`, parsed by Envoy's grammar
+//! (elements on unquoted commas, pairs on unquoted semicolons, quoted
+//! values with `\"` escapes; a quote left open makes the whole header
+//! unusable), of which the *last* element's one `Cert="…"` (URL-encoded
+//! PEM) counts — the element the proxy in front of us wrote — or a
+//! URL-encoded PEM on its own, as nginx's `$ssl_client_escaped_cert`
+//! writes it. Configure the edge proxy to replace the header
+//! (`SANITIZE_SET`; nginx: `proxy_set_header`): a proxy that appends
+//! (`APPEND_FORWARD`) forwards what the client sent when the client had
+//! no certificate. A PEM counts only as exactly one `CERTIFICATE` block,
+//! with nothing but white space around it, whose DER parses as an X.509
+//! certificate; anything else is "no certificate" (logged at debug).
 //!
 //! With a `DPoP` request, DPoP's rules decide (as in the Express library):
 //! this module only judges `Bearer`-scheme requests.
@@ -30,8 +37,8 @@ use serde::Deserialize;
 
 use crate::binding::Binding;
 use crate::claims::Claims;
-use crate::dpop::target_uri::split_unquoted;
 use crate::error::{AuthError, TokenError};
+use crate::proxy_headers::{self, Dialect};
 use crate::trusted_proxies::TrustedProxies;
 
 /// Whether certificate-bound tokens are accepted or required
@@ -159,7 +166,7 @@ impl Mtls {
             log::debug!("{name} from a peer that isn't a trusted proxy: ignored");
             return None;
         }
-        let der = certificate_der(value.trim());
+        let der = certificate_der(value);
         if der.is_none() {
             log::debug!("{name}: no certificate could be read from it");
         }
@@ -168,23 +175,28 @@ impl Mtls {
 }
 
 /// The DER of the certificate in a proxy header value: a URL-encoded PEM,
-/// or an `X-Forwarded-Client-Cert` with one element holding `Cert`.
+/// or the last element of an `X-Forwarded-Client-Cert` holding one `Cert`.
 fn certificate_der(value: &str) -> Option<Vec<u8>> {
-    let pem_text = if is_pem(value) {
+    let value = value.trim();
+    let escaped = if is_pem(value) {
         Cow::Borrowed(value)
     } else {
-        let mut elements = split_unquoted(value);
-        let (element, None) = (elements.next()?, elements.next()) else { return None };
-        let cert = element.split(';').find_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            key.eq_ignore_ascii_case("cert").then_some(value)
-        })?;
-        let cert = cert.strip_prefix('"').and_then(|c| c.strip_suffix('"')).unwrap_or(cert);
-        Cow::Owned(cert.to_owned())
+        let elements = proxy_headers::parse([value], Dialect::ClientCert).ok()?;
+        Cow::Owned(elements.last()?.single("cert").ok()??.to_owned())
     };
-    let decoded = RawStr::new(&pem_text).percent_decode().ok()?;
-    let block = pem::parse(decoded.trim()).ok()?;
-    (block.tag() == "CERTIFICATE").then(|| block.into_contents())
+    let text = RawStr::new(&escaped).percent_decode().ok()?;
+    let text = text.trim();
+    let whole_block = text.starts_with("-----BEGIN CERTIFICATE-----")
+        && text.ends_with("-----END CERTIFICATE-----");
+    let mut blocks = pem::parse_many(text).ok()?.into_iter();
+    let (Some(block), None, true) = (blocks.next(), blocks.next(), whole_block) else {
+        return None;
+    };
+    let der = block.into_contents();
+    match x509_parser::parse_x509_certificate(&der) {
+        Ok(([], _)) => Some(der),
+        _ => None,
+    }
 }
 
 fn is_pem(value: &str) -> bool {
@@ -197,7 +209,13 @@ fn is_pem(value: &str) -> bool {
 mod tests {
     use super::*;
 
-    const PEM: &str = "-----BEGIN CERTIFICATE-----\nAQIDBA==\n-----END CERTIFICATE-----\n";
+    /// A real certificate, made now: its PEM and DER.
+    fn certificate(name: &str) -> (String, Vec<u8>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec![name.to_owned()]).unwrap();
+        let certificate = params.self_signed(&key).unwrap();
+        (certificate.pem(), certificate.der().to_vec())
+    }
 
     fn escaped(text: &str) -> String {
         text.bytes()
@@ -208,22 +226,61 @@ mod tests {
             .collect()
     }
 
+    fn xfcc(pem: &str) -> String {
+        format!("By=spiffe://proxy;Hash=abc;Cert=\"{}\";Subject=\"CN=a,O=b\"", escaped(pem))
+    }
+
     #[test]
     fn certificates_are_read_from_either_header_format() {
-        assert_eq!(certificate_der(&escaped(PEM)), Some(vec![1, 2, 3, 4]));
-        assert_eq!(certificate_der(PEM), Some(vec![1, 2, 3, 4]));
-        let xfcc =
-            format!("By=spiffe://proxy;Hash=abc;Cert=\"{}\";Subject=\"CN=a,O=b\"", escaped(PEM));
-        assert_eq!(certificate_der(&xfcc), Some(vec![1, 2, 3, 4]));
-        // Two elements: which one is the client's can't be told.
-        assert_eq!(certificate_der(&format!("{xfcc},{xfcc}")), None);
+        let (pem, der) = certificate("client.example");
+        assert_eq!(certificate_der(&escaped(&pem)), Some(der.clone()));
+        assert_eq!(certificate_der(&pem), Some(der.clone()));
+        assert_eq!(certificate_der(&xfcc(&pem)), Some(der.clone()));
+        assert_eq!(certificate_der(&format!("  {}\n", escaped(&pem))), Some(der.clone()));
+    }
+
+    #[test]
+    fn an_appending_proxy_s_element_is_the_one_used() {
+        let (victim, _) = certificate("victim.example");
+        let (own, own_der) = certificate("attacker.example");
+        // What the client sent, then what the proxy appended.
+        let appended = format!("{},{}", xfcc(&victim), xfcc(&own));
+        assert_eq!(certificate_der(&appended), Some(own_der));
+    }
+
+    #[test]
+    fn anything_but_one_clean_certificate_is_no_certificate() {
+        let (pem, _) = certificate("client.example");
+        let (other, _) = certificate("other.example");
+        let smuggled = format!(
+            "Cert=\"{}\";x=\",By=spiffe://proxy;Cert=\"{}\"",
+            escaped(&pem),
+            escaped(&other)
+        );
+        let not_x509 = "-----BEGIN CERTIFICATE-----\nAQIDBA==\n-----END CERTIFICATE-----\n";
+        let key = "-----BEGIN PRIVATE KEY-----\nAQ==\n-----END PRIVATE KEY-----\n";
         for bad in [
-            "",
-            "Hash=abc",
-            "Cert=\"junk\"",
-            &escaped("-----BEGIN PRIVATE KEY-----\nAQ==\n-----END PRIVATE KEY-----\n"),
+            String::new(),
+            "Hash=abc".into(),
+            "Cert=\"junk\"".into(),
+            smuggled,
+            // Unterminated quote.
+            format!("Cert=\"{}", escaped(&pem)),
+            // Two blocks in one value; two PEMs joined by a comma.
+            escaped(&format!("{pem}{other}")),
+            format!("{},{}", escaped(&pem), escaped(&other)),
+            format!("{pem},{other}"),
+            // Junk after the PEM, or before it.
+            escaped(&format!("{pem}junk")),
+            format!("{}%0Ajunk", escaped(&pem)),
+            escaped(&format!("junk{pem}")),
+            // A PEM armouring bytes that are no certificate; a key.
+            escaped(not_x509),
+            escaped(key),
+            // Two `Cert` pairs in the proxy's element.
+            format!("Cert=\"{}\";Cert=\"{}\"", escaped(&pem), escaped(&other)),
         ] {
-            assert_eq!(certificate_der(bad), None, "{bad}");
+            assert_eq!(certificate_der(&bad), None, "{bad}");
         }
     }
 

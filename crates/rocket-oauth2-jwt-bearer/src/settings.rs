@@ -33,7 +33,7 @@ use crate::issuer_settings::{
     SharedSecret,
 };
 use crate::mtls::{MtlsMode, MtlsSettings, RawMtls};
-use crate::trusted_proxies::TrustedProxies;
+use crate::trusted_proxies::{ProxyHeaders, TrustedProxies};
 
 /// The audience of development-issuer tokens when none is configured (the
 /// API identifier Auth0's quickstarts suggest).
@@ -235,6 +235,8 @@ struct RawSettings {
     #[serde(default)]
     trusted_proxies: Vec<String>,
     #[serde(default)]
+    proxy_headers: ProxyHeaders,
+    #[serde(default)]
     mtls: RawMtls,
 }
 
@@ -340,7 +342,7 @@ impl Settings {
         let resource = check.resource()?;
         let dpop =
             raw.dpop.check().map_err(|(setting, problem)| check.invalid(setting, problem))?;
-        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies)
+        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies, raw.proxy_headers)
             .map_err(|problem| check.invalid("trusted_proxies", problem))?;
         // Rocket checks `[tls.mutual]` itself; here it only counts as a source.
         let listener = cfg!(feature = "mtls") && figment.find_value("tls.mutual").is_ok();

@@ -65,6 +65,16 @@ pub struct ReplayStoreStatus {
     /// process alone (`replay_store_failure = "local"`) rather than DPoP
     /// requests refused (`"reject"`).
     pub falls_back: bool,
+    /// Whether the store may drop records before they expire (a memory
+    /// limit with an evicting `maxmemory-policy`), so that a replay could
+    /// pass at another replica; `None` while not known (not asked yet, or
+    /// `CONFIG` disabled on a managed service).
+    pub may_evict: Option<bool>,
+    /// The store's own count of evicted keys, as last read.
+    pub evicted_keys: u64,
+    /// Proofs refused because their key wrote its `dpop.replay_quota` to
+    /// the store in the current window.
+    pub over_quota: u64,
 }
 
 /// One configured issuer's keys.
@@ -110,6 +120,9 @@ impl KeyStatus {
                     reachable: !replay.store_failing()?,
                     errors: replay.store_errors(),
                     falls_back: replay.falls_back(),
+                    may_evict: replay.store_may_evict(),
+                    evicted_keys: replay.store_evicted_keys(),
+                    over_quota: replay.over_quota(),
                 })
             }),
         })

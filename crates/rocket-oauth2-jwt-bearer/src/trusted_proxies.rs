@@ -1,13 +1,31 @@
-//! `trusted_proxies`: the peers whose forwarding headers are believed.
+//! `trusted_proxies`: the peers whose forwarding headers are believed, and
+//! `proxy_headers`: which headers those proxies write.
 //!
 //! A request's `X-Forwarded-Proto`, `X-Forwarded-Host` and RFC 7239
 //! `Forwarded` say what the client asked for only when a proxy we run wrote
 //! them; from anyone else they are whatever the client chose. So they are
 //! read only when the connection's peer address is in this list (IPs or
 //! CIDRs, empty by default), and never from Rocket's local client, which
-//! has no peer at all.
+//! has no peer at all. Even then only one family is read, the one the
+//! proxy is configured to write: a proxy that sets `X-Forwarded-*` passes
+//! a client's own `Forwarded` through untouched, and the other way round.
 
 use std::net::IpAddr;
+
+use serde::Deserialize;
+
+/// Which forwarding headers the trusted proxies write
+/// (`auth.proxy_headers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ProxyHeaders {
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` (nginx, HAProxy, Envoy,
+    /// Traefik, cloud load balancers); `Forwarded` is ignored.
+    #[default]
+    XForwarded,
+    /// RFC 7239 `Forwarded`; `X-Forwarded-*` are ignored.
+    Forwarded,
+}
 
 /// One entry: an address and how many leading bits must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,14 +55,18 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The checked `trusted_proxies` list.
+/// The checked `trusted_proxies` list and the headers they write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct TrustedProxies(Vec<Network>);
+pub(crate) struct TrustedProxies {
+    networks: Vec<Network>,
+    /// The forwarding headers they write.
+    pub(crate) headers: ProxyHeaders,
+}
 
 impl TrustedProxies {
     /// Parses `entries` (`10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`); the
     /// error names the bad entry and what is wrong with it.
-    pub(crate) fn parse(entries: &[String]) -> Result<Self, String> {
+    pub(crate) fn parse(entries: &[String], headers: ProxyHeaders) -> Result<Self, String> {
         let mut networks = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
             let bad = |why: &str| format!("entry {i} ({entry:?}) {why}");
@@ -67,12 +89,12 @@ impl TrustedProxies {
             };
             networks.push(Network { address, prefix });
         }
-        Ok(TrustedProxies(networks))
+        Ok(TrustedProxies { networks, headers })
     }
 
     /// Whether `peer` is a trusted proxy; `None` (no connection) never is.
     pub(crate) fn trusts(&self, peer: Option<IpAddr>) -> bool {
-        peer.is_some_and(|ip| self.0.iter().any(|network| network.contains(ip)))
+        peer.is_some_and(|ip| self.networks.iter().any(|network| network.contains(ip)))
     }
 }
 
@@ -81,7 +103,8 @@ mod tests {
     use super::*;
 
     fn proxies(entries: &[&str]) -> TrustedProxies {
-        TrustedProxies::parse(&entries.iter().map(|e| e.to_string()).collect::<Vec<_>>()).unwrap()
+        let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+        TrustedProxies::parse(&entries, ProxyHeaders::default()).unwrap()
     }
 
     fn ip(text: &str) -> Option<IpAddr> {
@@ -115,7 +138,8 @@ mod tests {
             ("10.0.0", "not an IP"),
             ("", "not an IP"),
         ] {
-            let error = TrustedProxies::parse(&[bad.to_string()]).unwrap_err();
+            let error =
+                TrustedProxies::parse(&[bad.to_string()], ProxyHeaders::default()).unwrap_err();
             assert!(error.contains(why) && error.contains("entry 0"), "{bad}: {error}");
         }
     }

@@ -1,6 +1,22 @@
-//! The shared replay store on Redis: one `SET key 1 NX PX <ms>` per proof,
-//! so whichever replica sees a proof first records it and every other
-//! replica sees it as used, until it would be stale anyway.
+//! The shared replay store on Redis: each proof is a key set with `NX`
+//! until it would be stale anyway, so whichever replica sees a proof first
+//! records it and every other replica sees it as used.
+//!
+//! One proof key (`jkt`) may write at most `replay_quota` records per
+//! window: a counter beside them, created with the window as its TTL,
+//! counts what the key wrote, and a key past its quota is refused until
+//! the counter expires (429 with `Retry-After`), so one token holder can't
+//! fill the store's memory for the others. Check, count and write are one
+//! Lua script, atomic on the server; both keys carry the proof key's hash
+//! tag, so they live on one Redis Cluster slot.
+//!
+//! A store that *loses* records is as bad as one that lets replays
+//! through: every minute the store is asked for its `maxmemory-policy`
+//! and its `evicted_keys`, and an evicting policy under a memory limit, or
+//! evictions, are reported (a warning when it starts, [`Health`] for
+//! readiness and metrics). A store that *refuses* writes (out of memory
+//! under `noeviction`) fails the command, which the caller counts and
+//! answers by `replay_store_failure`.
 //!
 //! The connection is a `redis` `ConnectionManager`, created lazily (launch
 //! doesn't wait for Redis) and reconnecting by itself. A failed command
@@ -8,11 +24,14 @@
 //! dead store costs requests nothing but the fallback, and then the next
 //! request probes it again.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::Script;
+
+use super::replay_cache::ProofId;
 
 /// How long the store isn't asked after a failure.
 const PAUSE: Duration = Duration::from_secs(1);
@@ -20,8 +39,37 @@ const PAUSE: Duration = Duration::from_secs(1);
 /// How long one command or connection attempt may take.
 const TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Prefix of every key this crate writes.
-const KEY_PREFIX: &str = "dpop:jti:";
+/// How often the store's eviction policy and evictions are looked at.
+const HEALTH_EVERY: Duration = Duration::from_secs(60);
+
+/// Records `KEYS[1]` (a proof) unless it exists, counting the write in
+/// `KEYS[2]` (its key's quota counter, expiring after the window).
+/// `ARGV`: the proof's TTL, the quota, the window (milliseconds). Returns
+/// `{1, 0}` when recorded, `{0, 0}` for a replay, `{-1, ms}` when the key
+/// is over its quota for `ms` more milliseconds.
+const RECORD: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end
+local written = redis.call('INCR', KEYS[2])
+if written == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+if written > tonumber(ARGV[2]) then
+  local left = redis.call('PTTL', KEYS[2])
+  if left < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[3]); left = tonumber(ARGV[3]) end
+  return {-1, left}
+end
+redis.call('SET', KEYS[1], 1, 'PX', ARGV[1])
+return {1, 0}
+";
+
+/// What the store said about a proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// Recorded now: no replica saw it before.
+    First,
+    /// Some replica recorded it first.
+    Replayed,
+    /// Its key wrote its quota in this window; the window ends in this long.
+    OverQuota(Duration),
+}
 
 /// Why the store gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,62 +80,201 @@ pub(crate) enum StoreError {
     Failed(String),
 }
 
+/// Whether the store may drop records before they expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Eviction {
+    /// Not known (not asked yet, or `CONFIG` is disabled, as on some
+    /// managed services).
+    Unknown,
+    /// No memory limit, or `noeviction`: a full store refuses writes.
+    Refuses,
+    /// A memory limit with a policy that evicts keys (the policy's name).
+    Evicts(&'static str),
+}
+
+/// What is known of the store's memory behaviour, for readiness and
+/// metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    /// 0: unknown; 1: refuses; 2+: evicts, by policy (see [`POLICIES`]).
+    eviction: AtomicU8,
+    /// `evicted_keys` from the store's `INFO stats` when last read.
+    evicted_keys: AtomicU64,
+    warned: AtomicBool,
+}
+
+/// The evicting policies, by the code [`Health`] keeps them as (their
+/// index plus 2).
+const POLICIES: [&str; 7] = [
+    "volatile-ttl",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+];
+
+impl Health {
+    /// Whether, and how, the store may drop records.
+    pub(crate) fn eviction(&self) -> Eviction {
+        match self.eviction.load(Ordering::Relaxed) {
+            0 => Eviction::Unknown,
+            1 => Eviction::Refuses,
+            n => {
+                POLICIES.get(usize::from(n) - 2).map_or(Eviction::Unknown, |p| Eviction::Evicts(p))
+            }
+        }
+    }
+
+    /// The store's own count of evicted keys (all keys, not only ours).
+    pub(crate) fn evicted_keys(&self) -> u64 {
+        self.evicted_keys.load(Ordering::Relaxed)
+    }
+
+    fn update(&self, policy: Option<&str>, max_memory: Option<u64>, evicted: Option<u64>) {
+        let code = match (policy, max_memory) {
+            (Some(_), Some(0)) | (Some("noeviction"), _) => 1,
+            (Some(policy), _) => POLICIES.iter().position(|p| *p == policy).map_or(0, |i| i + 2),
+            (None, _) => 0,
+        };
+        self.eviction.store(code as u8, Ordering::Relaxed);
+        let before = evicted.map(|now| self.evicted_keys.swap(now, Ordering::Relaxed));
+        let evicting = matches!(self.eviction(), Eviction::Evicts(_));
+        let evicted_more = matches!((before, evicted), (Some(b), Some(n)) if n > b && b > 0);
+        if (evicting || evicted_more) && !self.warned.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                "DPoP replay store may lose records before they expire (maxmemory-policy {}, \
+                 {} keys evicted so far): a replayed proof could then be accepted by another \
+                 replica; give it `maxmemory-policy noeviction` (see the README, \"DPoP\")",
+                policy.unwrap_or("unknown"),
+                evicted.unwrap_or(0)
+            );
+        } else if !evicting && !evicted_more {
+            self.warned.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
 /// A Redis server shared by the replicas.
 pub(crate) struct RedisStore {
     connection: ConnectionManager,
+    record: Script,
+    quota: usize,
     started: Instant,
     /// Milliseconds since `started` before which the store isn't asked.
     paused_until: AtomicU64,
+    /// Milliseconds since `started` when [`Health`] is next looked at.
+    health_due: AtomicU64,
+    health: Arc<Health>,
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://host:port/db`); no connection is made yet.
-    pub(crate) fn new(url: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| e.to_string())?;
+    /// A store at `url` (`redis://host:port/db`) taking at most `quota`
+    /// records per proof key and window; no connection is made yet.
+    pub(crate) fn new(url: &str, quota: usize) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(100));
-        let connection =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(|e| e.to_string())?;
-        Ok(RedisStore { connection, started: Instant::now(), paused_until: AtomicU64::new(0) })
+        let connection = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(RedisStore {
+            connection,
+            record: Script::new(RECORD),
+            quota,
+            started: Instant::now(),
+            paused_until: AtomicU64::new(0),
+            health_due: AtomicU64::new(0),
+            health: Arc::default(),
+        })
     }
 
     fn elapsed_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
 
-    /// Records `key` for `ttl`: `Ok(true)` if it was new, `Ok(false)` if
-    /// some replica recorded it first.
-    pub(crate) async fn record(&self, key: [u8; 16], ttl: Duration) -> Result<bool, StoreError> {
-        if self.elapsed_ms() < self.paused_until.load(Ordering::Relaxed) {
+    /// The store's memory behaviour as last seen.
+    pub(crate) fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Records the proof `id` for `ttl`, counting it against its key's
+    /// quota for `window`.
+    pub(crate) async fn record(
+        &self,
+        id: &ProofId,
+        ttl: Duration,
+        window: Duration,
+    ) -> Result<Recorded, StoreError> {
+        let now = self.elapsed_ms();
+        if now < self.paused_until.load(Ordering::Relaxed) {
             return Err(StoreError::Paused);
         }
-        let mut name = String::with_capacity(KEY_PREFIX.len() + 32);
-        name.push_str(KEY_PREFIX);
-        for byte in key {
-            // Writing to a String can't fail.
-            let _ = write!(name, "{byte:02x}");
+        if now >= self.health_due.load(Ordering::Relaxed) {
+            self.health_due.store(now + HEALTH_EVERY.as_millis() as u64, Ordering::Relaxed);
+            tokio::spawn(check_health(self.connection.clone(), self.health.clone()));
         }
-        let ttl_ms = ttl.as_millis().max(1) as u64;
+        // `{key}` is a hash tag: both keys on one cluster slot.
+        let tag = format!("dpop:{{{:016x}}}", id.key);
         let mut connection = self.connection.clone();
-        let answer: Result<Option<String>, _> = redis::cmd("SET")
-            .arg(&name)
-            .arg(1)
-            .arg("NX")
-            .arg("PX")
-            .arg(ttl_ms)
-            .query_async(&mut connection)
+        let answer: Result<(i64, i64), _> = self
+            .record
+            .key(format!("{tag}:jti:{:032x}", id.proof))
+            .key(format!("{tag}:quota"))
+            .arg(ttl.as_millis().max(1) as u64)
+            .arg(self.quota)
+            .arg(window.as_millis().max(1) as u64)
+            .invoke_async(&mut connection)
             .await;
         match answer {
-            Ok(set) => Ok(set.is_some()),
+            Ok((1, _)) => Ok(Recorded::First),
+            Ok((0, _)) => Ok(Recorded::Replayed),
+            Ok((_, left)) => Ok(Recorded::OverQuota(Duration::from_millis(left.max(0) as u64))),
             Err(error) => {
-                let until = self.elapsed_ms() + PAUSE.as_millis() as u64;
-                self.paused_until.store(until, Ordering::Relaxed);
+                self.paused_until
+                    .store(self.elapsed_ms() + PAUSE.as_millis() as u64, Ordering::Relaxed);
                 Err(StoreError::Failed(error.to_string()))
             }
         }
+    }
+}
+
+/// Asks the store for its eviction policy, memory limit and evictions.
+async fn check_health(mut connection: ConnectionManager, health: Arc<Health>) {
+    let config = |name: &'static str| redis::cmd("CONFIG").arg("GET").arg(name).clone();
+    let policy: Option<(String, String)> =
+        config("maxmemory-policy").query_async(&mut connection).await.ok();
+    let max_memory: Option<(String, u64)> =
+        config("maxmemory").query_async(&mut connection).await.ok();
+    let stats: Option<String> =
+        redis::cmd("INFO").arg("stats").query_async(&mut connection).await.ok();
+    let evicted = stats.as_deref().and_then(|stats| {
+        stats.lines().find_map(|line| line.strip_prefix("evicted_keys:")?.trim().parse().ok())
+    });
+    health.update(policy.as_ref().map(|(_, p)| p.as_str()), max_memory.map(|(_, m)| m), evicted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_policy_that_keeps_records_counts_as_safe() {
+        let health = Health::default();
+        assert_eq!(health.eviction(), Eviction::Unknown);
+        health.update(Some("noeviction"), Some(1 << 20), Some(0));
+        assert_eq!(health.eviction(), Eviction::Refuses);
+        health.update(Some("volatile-ttl"), Some(0), Some(0));
+        assert_eq!(health.eviction(), Eviction::Refuses, "no memory limit: nothing evicted");
+        health.update(Some("volatile-ttl"), Some(1 << 20), Some(0));
+        assert_eq!(health.eviction(), Eviction::Evicts("volatile-ttl"));
+        health.update(Some("allkeys-lru"), None, Some(7));
+        assert_eq!(health.eviction(), Eviction::Evicts("allkeys-lru"));
+        assert_eq!(health.evicted_keys(), 7);
+        health.update(None, None, None);
+        assert_eq!(health.eviction(), Eviction::Unknown);
     }
 }

@@ -8,6 +8,11 @@
 //! `replay_store_failure` decides: `local` keeps serving on the local
 //! cache (one warning per failure streak, counted for metrics and
 //! readiness), `reject` answers 503 until the store is back.
+//!
+//! Both are fair: one proof key (`jkt`) holds at most `replay_quota`
+//! entries of the local cache and writes at most `replay_quota` records
+//! to the store per window, so one token holder can't push out other
+//! clients' records or fill the store's memory.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -16,7 +21,9 @@ use super::replay_cache::{ReplayCache, Seen};
 use super::settings::{DpopSettings, StoreFailure};
 
 #[cfg(feature = "redis")]
-use super::redis_store::RedisStore;
+use super::redis_store::Eviction;
+#[cfg(feature = "redis")]
+use super::redis_store::{Recorded, RedisStore};
 
 /// Why a proof is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +35,23 @@ pub(crate) enum Refusal {
     /// The shared store is unreachable and `replay_store_failure = "reject"`.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     StoreUnavailable,
+    /// The proof's key wrote its quota to the shared store in this window,
+    /// which ends in this many seconds.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    OverQuota(u32),
+}
+
+/// `dpop.replay_store` names no Redis server this crate can connect to.
+#[derive(Debug)]
+pub(crate) struct StoreUrlError(#[cfg(feature = "redis")] pub(crate) redis::RedisError);
+
+impl std::fmt::Display for StoreUrlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[cfg(feature = "redis")]
+        return self.0.fmt(f);
+        #[cfg(not(feature = "redis"))]
+        f.write_str("no Redis support in this build")
+    }
 }
 
 /// Counters, for metrics and readiness.
@@ -35,6 +59,7 @@ pub(crate) enum Refusal {
 struct Counters {
     replays: AtomicU64,
     store_errors: AtomicU64,
+    over_quota: AtomicU64,
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     store_failing: AtomicBool,
 }
@@ -48,6 +73,10 @@ pub(crate) struct ReplayGuard {
     /// Seconds after its `iat` a proof stays acceptable.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     lifetime: i64,
+    /// Seconds a proof can be accepted for, from the earliest `iat` to the
+    /// latest: the store's quota window.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    window: i64,
     counters: Counters,
 }
 
@@ -62,25 +91,28 @@ impl std::fmt::Debug for ReplayGuard {
 }
 
 impl ReplayGuard {
-    /// The guard `settings` describe; the error names what is wrong with
+    /// The guard `settings` describe; the error says what is wrong with
     /// the store's URL.
-    pub(crate) fn new(settings: &DpopSettings) -> Result<Self, String> {
+    pub(crate) fn new(settings: &DpopSettings) -> Result<Self, StoreUrlError> {
         let lifetime = settings.iat_offset.as_secs_f64().ceil() as i64;
+        let window = lifetime + settings.iat_leeway.as_secs_f64().ceil() as i64;
+        let quota = settings.replay_quota;
         #[cfg(feature = "redis")]
-        let shared = settings.replay_store.as_ref().map(|url| RedisStore::new(url.as_str()));
+        let shared = settings.replay_store.as_ref().map(|url| RedisStore::new(url.as_str(), quota));
         Ok(ReplayGuard {
-            local: ReplayCache::new(settings.replay_cache_capacity, lifetime),
+            local: ReplayCache::new(settings.replay_cache_capacity, quota, lifetime),
             #[cfg(feature = "redis")]
-            shared: shared.transpose()?,
+            shared: shared.transpose().map_err(StoreUrlError)?,
             failure: settings.replay_store_failure,
             lifetime,
+            window,
             counters: Counters::default(),
         })
     }
 
     /// Records `proof`, or says why it must be refused.
     pub(crate) async fn check(&self, proof: &Proof, now: i64) -> Result<(), Refusal> {
-        match self.local.check(proof.replay_key, proof.iat, now) {
+        match self.local.check(proof.id, now) {
             Seen::First => {}
             Seen::Replayed => return Err(self.replayed()),
             Seen::BeyondWatermark => return Err(Refusal::BeyondWatermark),
@@ -102,18 +134,26 @@ impl ReplayGuard {
     #[cfg(feature = "redis")]
     async fn check_shared(&self, proof: &Proof, now: i64) -> Result<(), Refusal> {
         use super::redis_store::StoreError;
+        use std::time::Duration;
 
         let Some(store) = &self.shared else { return Ok(()) };
         // Kept until the proof would be stale, plus a second for rounding.
-        let ttl = (proof.iat + self.lifetime - now).max(0) as u64 + 1;
-        match store.record(proof.replay_key, std::time::Duration::from_secs(ttl)).await {
-            Ok(first) => {
+        let ttl = Duration::from_secs((proof.id.iat + self.lifetime - now).max(0) as u64 + 1);
+        let window = Duration::from_secs(self.window as u64);
+        match store.record(&proof.id, ttl, window).await {
+            Ok(recorded) => {
                 if self.counters.store_failing.swap(false, Ordering::Relaxed) {
-                    log::warn!("DPoP replay store reachable again: sharing replay detection");
+                    log::warn!("DPoP replay store answering again: sharing replay detection");
                 }
-                match first {
-                    true => Ok(()),
-                    false => Err(self.replayed()),
+                match recorded {
+                    Recorded::First => Ok(()),
+                    Recorded::Replayed => Err(self.replayed()),
+                    Recorded::OverQuota(left) => {
+                        // Not accepted: the local record mustn't count either.
+                        self.local.forget(proof.id);
+                        self.counters.over_quota.fetch_add(1, Ordering::Relaxed);
+                        Err(Refusal::OverQuota(left.as_secs_f64().ceil().max(1.0) as u32))
+                    }
                 }
             }
             Err(error) => {
@@ -124,13 +164,13 @@ impl ReplayGuard {
                         StoreFailure::Local => "falling back to this process's replay cache",
                         StoreFailure::Reject => "refusing DPoP requests with 503",
                     };
-                    log::warn!("DPoP replay store unreachable ({reason}): {fallback}");
+                    log::warn!("DPoP replay store failing ({reason}): {fallback}");
                 }
                 match self.failure {
                     StoreFailure::Local => Ok(()),
                     // Not accepted, so not used: the client may retry it.
                     StoreFailure::Reject => {
-                        self.local.forget(proof.replay_key);
+                        self.local.forget(proof.id);
                         Err(Refusal::StoreUnavailable)
                     }
                 }
@@ -141,6 +181,34 @@ impl ReplayGuard {
     /// Replays refused so far (local and shared).
     pub(crate) fn replays(&self) -> u64 {
         self.counters.replays.load(Ordering::Relaxed)
+    }
+
+    /// Proofs refused because their key was over its store quota.
+    pub(crate) fn over_quota(&self) -> u64 {
+        self.counters.over_quota.load(Ordering::Relaxed)
+    }
+
+    /// Whether the shared store may drop records before they expire;
+    /// `None` without a store, or while not known.
+    pub(crate) fn store_may_evict(&self) -> Option<bool> {
+        #[cfg(feature = "redis")]
+        if let Some(store) = &self.shared {
+            return match store.health().eviction() {
+                Eviction::Unknown => None,
+                Eviction::Refuses => Some(false),
+                Eviction::Evicts(_) => Some(true),
+            };
+        }
+        None
+    }
+
+    /// The shared store's own count of evicted keys, as last read.
+    pub(crate) fn store_evicted_keys(&self) -> u64 {
+        #[cfg(feature = "redis")]
+        if let Some(store) = &self.shared {
+            return store.health().evicted_keys();
+        }
+        0
     }
 
     /// Failed store commands so far.

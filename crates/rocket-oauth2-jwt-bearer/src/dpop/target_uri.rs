@@ -9,21 +9,27 @@
 //!   `:authority`), which must be an RFC 3986 authority — a missing or
 //!   malformed one is refused rather than guessed, since a guess is what
 //!   an attacker would aim a proof at (the Express library's 1.9.1 fix);
-//! - with the scheme and host taken from RFC 7239 `Forwarded` (else
-//!   `X-Forwarded-Proto` / `X-Forwarded-Host`) when the peer is a trusted
-//!   proxy. The last element counts: it is the one our proxy appended;
-//!   earlier ones came from the client.
+//! - with the scheme and host taken from the headers the trusted proxy
+//!   writes when the peer is one (`proxy_headers`: `X-Forwarded-Proto` /
+//!   `X-Forwarded-Host` by default, or RFC 7239 `Forwarded`, parsed by its
+//!   exact grammar). The last element counts: it is the one our proxy
+//!   appended; earlier ones came from the client. A header the proxy
+//!   wrote that can't be used is refused (400, naming it), not guessed
+//!   around.
 //!
 //! Both sides are normalised (RFC 3986 §6.2.2, §6.2.3): scheme and host
 //! case, percent-escapes of unreserved characters decoded and other
 //! escapes upper-cased, dot segments removed, the default port dropped,
 //! an empty path made `/`; query and fragment are not part of `htu`.
 
+use std::borrow::Cow;
 use std::net::Ipv6Addr;
 
 use rocket::Request;
 
-use crate::trusted_proxies::TrustedProxies;
+use crate::error::RequestError;
+use crate::proxy_headers::{self, Dialect};
+use crate::trusted_proxies::{ProxyHeaders, TrustedProxies};
 
 /// `host [":" port]` of an RFC 3986 authority without user info.
 #[derive(Debug, PartialEq, Eq)]
@@ -170,7 +176,28 @@ pub(crate) fn normalize(uri: &str) -> Option<String> {
 
 /// Why the target URI can't be known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct UnknownTarget;
+pub(crate) enum UnknownTarget {
+    /// No `Host`, several, or one that isn't an RFC 3986 authority.
+    Host,
+    /// The trusted proxy's `Forwarded` is off RFC 7239's grammar, or its
+    /// element names a scheme other than http(s) or a malformed host.
+    Forwarded,
+    /// The trusted proxy's `X-Forwarded-Proto` isn't `http` or `https`.
+    ForwardedProto,
+    /// The trusted proxy's `X-Forwarded-Host` isn't an RFC 3986 authority.
+    ForwardedHost,
+}
+
+impl From<UnknownTarget> for RequestError {
+    fn from(unknown: UnknownTarget) -> Self {
+        match unknown {
+            UnknownTarget::Host => RequestError::UnknownTarget,
+            UnknownTarget::Forwarded => RequestError::MalformedForwarded,
+            UnknownTarget::ForwardedProto => RequestError::MalformedForwardedProto,
+            UnknownTarget::ForwardedHost => RequestError::MalformedForwardedHost,
+        }
+    }
+}
 
 /// The target URI of `req`, normalised (see the module docs).
 pub(crate) fn of_request(
@@ -180,96 +207,101 @@ pub(crate) fn of_request(
 ) -> Result<String, UnknownTarget> {
     let path = req.uri().path().as_str();
     if let Some(public_url) = public_url {
-        return normalize(&format!("{public_url}{path}")).ok_or(UnknownTarget);
+        return normalize(&format!("{public_url}{path}")).ok_or(UnknownTarget::Host);
     }
 
     let forwarded = match proxies.trusts(req.remote().map(|peer| peer.ip())) {
-        true => Forwarded::of(req),
+        true => Forwarded::of(req, proxies.headers)?,
         false => Forwarded::default(),
     };
-    let scheme = match forwarded.proto {
+    let scheme = match forwarded.proto.as_deref() {
         Some(proto) if proto.eq_ignore_ascii_case("http") => "http",
         Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
-        Some(_) => return Err(UnknownTarget),
+        Some(_) => return Err(forwarded.bad_proto),
         None if req.rocket().config().tls_enabled() => "https",
         None => "http",
     };
-    let host = match forwarded.host {
-        Some(host) => host,
-        None => {
-            let mut fields = req.headers().get("Host");
-            match (fields.next(), fields.next()) {
-                (Some(host), None) => host,
-                (Some(_), Some(_)) => return Err(UnknownTarget),
-                // HTTP/2 sends `:authority`, which Rocket reports as the host.
-                (None, _) => match req.host() {
-                    Some(host) => return of_authority(scheme, &host.to_string(), path),
-                    None => return Err(UnknownTarget),
-                },
-            }
-        }
-    };
-    of_authority(scheme, host, path)
+    if let Some(host) = forwarded.host.as_deref() {
+        return of_authority(scheme, host, path).map_err(|_| forwarded.bad_host);
+    }
+    let mut fields = req.headers().get("Host");
+    match (fields.next(), fields.next()) {
+        (Some(host), None) => of_authority(scheme, host, path),
+        (Some(_), Some(_)) => Err(UnknownTarget::Host),
+        // HTTP/2 sends `:authority`, which Rocket reports as the host.
+        (None, _) => match req.host() {
+            Some(host) => of_authority(scheme, &host.to_string(), path),
+            None => Err(UnknownTarget::Host),
+        },
+    }
 }
 
 fn of_authority(scheme: &str, authority: &str, path: &str) -> Result<String, UnknownTarget> {
-    Authority::parse(authority).ok_or(UnknownTarget)?;
-    normalize(&format!("{scheme}://{authority}{path}")).ok_or(UnknownTarget)
+    Authority::parse(authority).ok_or(UnknownTarget::Host)?;
+    normalize(&format!("{scheme}://{authority}{path}")).ok_or(UnknownTarget::Host)
 }
 
-/// The scheme and host a trusted proxy reports.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// The scheme and host a trusted proxy reports, and what to blame when
+/// either is unusable.
+#[derive(Debug, PartialEq, Eq)]
 struct Forwarded<'r> {
-    proto: Option<&'r str>,
-    host: Option<&'r str>,
+    proto: Option<Cow<'r, str>>,
+    host: Option<Cow<'r, str>>,
+    bad_proto: UnknownTarget,
+    bad_host: UnknownTarget,
+}
+
+impl Default for Forwarded<'_> {
+    fn default() -> Self {
+        Forwarded {
+            proto: None,
+            host: None,
+            bad_proto: UnknownTarget::Host,
+            bad_host: UnknownTarget::Host,
+        }
+    }
 }
 
 impl<'r> Forwarded<'r> {
-    fn of(req: &'r Request<'_>) -> Self {
-        let elements: Vec<&str> = req.headers().get("Forwarded").flat_map(split_unquoted).collect();
-        if let Some(last) = elements.last() {
-            return Self::parse_element(last);
-        }
-        let last = |name| req.headers().get(name).flat_map(|v: &'r str| v.split(',')).last();
-        Forwarded {
-            proto: last("X-Forwarded-Proto").map(str::trim),
-            host: last("X-Forwarded-Host").map(str::trim),
-        }
-    }
-
-    /// One RFC 7239 element: `for=…;proto=https;host="api.example.com"`.
-    fn parse_element(element: &'r str) -> Self {
-        let mut forwarded = Forwarded::default();
-        for pair in element.split(';') {
-            let Some((name, value)) = pair.trim().split_once('=') else { continue };
-            let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
-            match name.trim() {
-                name if name.eq_ignore_ascii_case("proto") => forwarded.proto = Some(value),
-                name if name.eq_ignore_ascii_case("host") => forwarded.host = Some(value),
-                _ => {}
+    /// What the proxy wrote in the `headers` family. Only the last element
+    /// counts: it is the one our proxy appended; earlier ones came from
+    /// the client (or proxies before ours, which we can't vouch for).
+    fn of(req: &'r Request<'_>, headers: ProxyHeaders) -> Result<Self, UnknownTarget> {
+        match headers {
+            ProxyHeaders::Forwarded => {
+                let fields = req.headers().get("Forwarded");
+                let elements = proxy_headers::parse(fields, Dialect::Forwarded)
+                    .map_err(|_| UnknownTarget::Forwarded)?;
+                let Some(last) = elements.last() else { return Ok(Forwarded::default()) };
+                let single = |name| {
+                    let value = last.single(name).map_err(|_| UnknownTarget::Forwarded)?;
+                    Ok(value.map(|v| Cow::Owned(v.to_owned())))
+                };
+                Ok(Forwarded {
+                    proto: single("proto")?,
+                    host: single("host")?,
+                    bad_proto: UnknownTarget::Forwarded,
+                    bad_host: UnknownTarget::Forwarded,
+                })
+            }
+            ProxyHeaders::XForwarded => {
+                // Plain comma-separated lists; several field lines are one.
+                let last = |name, bad| {
+                    let last = req.headers().get(name).flat_map(|v: &'r str| v.split(',')).last();
+                    match last.map(str::trim) {
+                        Some("") => Err(bad),
+                        last => Ok(last.map(Cow::Borrowed)),
+                    }
+                };
+                Ok(Forwarded {
+                    proto: last("X-Forwarded-Proto", UnknownTarget::ForwardedProto)?,
+                    host: last("X-Forwarded-Host", UnknownTarget::ForwardedHost)?,
+                    bad_proto: UnknownTarget::ForwardedProto,
+                    bad_host: UnknownTarget::ForwardedHost,
+                })
             }
         }
-        forwarded
     }
-}
-
-/// Splits a `Forwarded` value at the commas outside quoted strings.
-pub(crate) fn split_unquoted(value: &str) -> impl Iterator<Item = &str> {
-    let mut quoted = false;
-    let mut start = 0;
-    let mut parts = Vec::new();
-    for (i, c) in value.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                parts.push(&value[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&value[start..]);
-    parts.into_iter().map(str::trim).filter(|part| !part.is_empty())
 }
 
 #[cfg(test)]
@@ -335,14 +367,5 @@ mod tests {
         ] {
             assert_eq!(normalize(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn forwarded_elements_split_outside_quotes() {
-        let parts: Vec<&str> =
-            split_unquoted(r#"for=1.2.3.4;host="a,b", for=5.6.7.8;proto=https"#).collect();
-        assert_eq!(parts, [r#"for=1.2.3.4;host="a,b""#, "for=5.6.7.8;proto=https"]);
-        let element = Forwarded::parse_element(r#"for=5.6.7.8;Proto=https;HOST="api.example.com""#);
-        assert_eq!(element, Forwarded { proto: Some("https"), host: Some("api.example.com") });
     }
 }
