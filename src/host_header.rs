@@ -1,5 +1,6 @@
-//! RFC 9112 §3.2: a request over HTTP/1.1 without exactly one valid `Host`
-//! header field is answered 400, before any route or guard sees it.
+//! RFC 9112 §3.2: a request with more than one `Host` header field, or one
+//! that isn't a valid authority, is answered 400 before any route or guard
+//! sees it.
 //!
 //! hyper and Rocket 0.5 take whatever arrives: no `Host`, two of them, or
 //! one Rocket's lenient parser accepts (user info, an unchecked IPv6
@@ -11,9 +12,17 @@
 //!
 //! A request fairing can't answer by itself in Rocket 0.5, so it reroutes
 //! the request to an internal route that answers 400 (and only for requests
-//! rerouted here). HTTP/1.0 requests need a `Host` too. Requests that came
-//! over no connection at all, from Rocket's local client without a `Host`
-//! header, are let through, so apps' own tests keep working unchanged.
+//! rerouted here).
+//!
+//! A request with no `Host` at all is served: HTTP/1.0 doesn't require one,
+//! and load balancers' health checks (HAProxy's `option httpchk` sends
+//! `OPTIONS / HTTP/1.0`) don't send one. RFC 9112 wants an HTTP/1.1
+//! request without `Host` refused, but Rocket 0.5 doesn't tell a handler
+//! which version a request came over, so the two can't be told apart
+//! here. Nothing is lost by it: whatever would build a URL from the host
+//! refuses a request without one itself (a DPoP proof's target needs
+//! `dpop.public_url` or a `Host`: 400 otherwise), and the protected-resource
+//! metadata is built from configuration alone.
 
 use std::net::Ipv6Addr;
 
@@ -70,14 +79,12 @@ fn has_one_valid_host(req: &Request<'_>) -> bool {
     match (hosts.next(), hosts.next()) {
         (Some(host), None) => is_valid_authority(host),
         (Some(_), Some(_)) => false,
-        // No connection at all: Rocket's local client.
-        (None, _) if req.remote().is_none() => true,
-        // Over HTTP/2 the authority comes as `:authority`, which Rocket
-        // reports as the host. Over HTTP/1 Rocket takes the host only from
-        // a `Host` field, so there it means one that wasn't UTF-8 (and was
-        // dropped from the headers). The request doesn't say which version
-        // it came over, but without the `http2` feature it is always 1.x.
-        (None, _) => cfg!(feature = "http2") && req.host().is_some(),
+        // No `Host` field Rocket kept. Over HTTP/1 Rocket takes the host
+        // only from a `Host` field, so a host without one means a field
+        // that wasn't UTF-8 (dropped from the headers): refused. Over
+        // HTTP/2 the authority comes as `:authority`, which Rocket reports
+        // as the host; without the `http2` feature there is no HTTP/2.
+        (None, _) => req.host().is_none() || cfg!(feature = "http2"),
     }
 }
 

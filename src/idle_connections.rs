@@ -10,25 +10,42 @@
 //! an application bring its own listener or see its connections either.
 //! What the kernel knows suffices, though: for each of the process's TCP
 //! sockets on the server's port, `TCP_INFO` says how long ago data was last
-//! sent. A connection that has been sent nothing for `idle_timeout` is
-//! either idle or stuck in a request that isn't complete, and is shut down
-//! (`shutdown(2)`, not `close`: hyper sees the end of the stream and drops
-//! the connection itself, so no descriptor is closed under its feet).
+//! sent. A connection that has been sent nothing for `idle_timeout` and has
+//! no request in progress is idle, stuck in a request that never finishes
+//! arriving, or stuck behind a client that doesn't read what it is sent
+//! (its receive window shut, the server's send queue full) — whether the
+//! client's side is still open (`ESTABLISHED`) or already closed
+//! (`CLOSE_WAIT`: the client sent FIN, the server still holds the socket)
+//! — and is shut down (`shutdown(2)`, not `close`: hyper sees the end of
+//! the stream, or fails its write, and drops the connection itself, so no
+//! descriptor is closed under its feet).
+//!
+//! A request is *in progress* from the moment Rocket has its headers until
+//! the request is dropped (its answer handed to hyper): this fairing notes
+//! the peer address of each, so a keep-alive connection whose next request
+//! waits on something slow (a key refetch) is never cut while it waits.
+//! A request whose headers never finish arriving is never in progress.
 //!
 //! While descriptors are short (open files past 3/4 of the limit), the
 //! timeout drops to one second, so that a flood of silent connections can't
-//! starve `accept` for `idle_timeout`; a warning says when that starts.
+//! starve `accept` for `idle_timeout`; a warning says when that starts (at
+//! most one line a minute: a client can cause it).
 //!
-//! The price: a response that takes longer than `idle_timeout` to start, or
-//! a request body that takes longer to arrive, is cut off, so the default
-//! (30 s) is far above anything this API does. Linux only (it reads
-//! `/proc/self/fd`); elsewhere it logs that it is off. Behind a proxy with
-//! its own timeouts (see the README, "Deploying"), it is a second line.
+//! The price: a request body that takes longer than `idle_timeout` to
+//! arrive is cut off, so the default (30 s) is far above anything this API
+//! does. Linux only (it reads `/proc/self/fd`); elsewhere it logs that it
+//! is off. Behind a proxy with its own timeouts (see the README,
+//! "Deploying"), it is a second line.
 
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
-use rocket::{Build, Orbit, Rocket};
+use rocket::{Build, Data, Orbit, Request, Rocket};
+
+use crate::logger::CLIENT_CAUSED;
 
 /// The name of the setting.
 pub const SETTING: &str = "idle_timeout";
@@ -39,15 +56,65 @@ pub const DEFAULT: Duration = Duration::from_secs(30);
 /// Its largest value: a day (anything longer is a typo).
 const MAX_SECONDS: f64 = 86_400.0;
 
+/// Its smallest value but 0: what sweeps every [`SWEEP_MIN`] to
+/// [`PRESSURE_TIMEOUT`] can honour without cutting a connection that was
+/// busy a moment ago.
+const MIN_SECONDS: f64 = 1.0;
+
+/// The shortest time between two sweeps.
+const SWEEP_MIN: Duration = Duration::from_millis(50);
+
 /// Closes connections that stall for `idle_timeout` (0 turns it off).
 #[derive(Debug, Default)]
 pub struct IdleConnections {
-    _private: (),
+    in_progress: InProgress,
 }
 
 impl IdleConnections {
     pub fn fairing() -> Self {
         IdleConnections::default()
+    }
+}
+
+/// The peers with a request in progress, by address, with how many.
+#[derive(Debug, Clone, Default)]
+struct InProgress(Arc<Mutex<HashMap<SocketAddr, u32>>>);
+
+impl InProgress {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, u32>> {
+        // Each step under the lock is one map operation: a panic can't
+        // leave it half done.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn peers(&self) -> HashSet<SocketAddr> {
+        self.lock().keys().copied().collect()
+    }
+}
+
+/// A request in progress: counted from the request fairing until Rocket
+/// drops the request (its answer given, or the client gone).
+struct InProgressRequest {
+    registry: InProgress,
+    peer: SocketAddr,
+}
+
+impl InProgressRequest {
+    fn start(registry: &InProgress, peer: SocketAddr) -> Self {
+        *registry.lock().entry(peer).or_insert(0) += 1;
+        InProgressRequest { registry: registry.clone(), peer }
+    }
+}
+
+impl Drop for InProgressRequest {
+    fn drop(&mut self) {
+        let mut peers = self.registry.lock();
+        if let Some(count) = peers.get_mut(&self.peer) {
+            *count -= 1;
+            if *count == 0 {
+                peers.remove(&self.peer);
+            }
+        }
     }
 }
 
@@ -58,21 +125,24 @@ struct IdleTimeout(Duration);
 #[rocket::async_trait]
 impl Fairing for IdleConnections {
     fn info(&self) -> Info {
-        Info { name: "Idle connections", kind: Kind::Ignite | Kind::Liftoff | Kind::Singleton }
+        let kind = Kind::Ignite | Kind::Liftoff | Kind::Request | Kind::Singleton;
+        Info { name: "Idle connections", kind }
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         let timeout = match rocket.figment().find_value(SETTING) {
             Err(_) => DEFAULT,
             Ok(_) => match rocket.figment().extract_inner::<f64>(SETTING).ok() {
-                Some(seconds) if (0.0..=MAX_SECONDS).contains(&seconds) => {
+                Some(seconds)
+                    if seconds == 0.0 || (MIN_SECONDS..=MAX_SECONDS).contains(&seconds) =>
+                {
                     Duration::from_secs_f64(seconds)
                 }
                 _ => {
                     let from = rocket.figment().find_metadata(SETTING).map(|m| m.name.clone());
                     log::error!(
-                        "invalid setting `{SETTING}` (from {}): expected a number of seconds \
-                         from 0 to {MAX_SECONDS}",
+                        "invalid setting `{SETTING}` (from {}): expected 0 (off) or a number of \
+                         seconds from {MIN_SECONDS} to {MAX_SECONDS}",
                         from.as_deref().unwrap_or("an unknown source")
                     );
                     return Err(rocket);
@@ -80,6 +150,14 @@ impl Fairing for IdleConnections {
             },
         };
         Ok(rocket.manage(IdleTimeout(timeout)))
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        // Rocket's local client has no peer, and no connection to sweep.
+        let swept = req.rocket().state::<IdleTimeout>().is_some_and(|t| !t.0.is_zero());
+        if let (true, Some(peer)) = (swept, req.remote()) {
+            req.local_cache(|| Some(InProgressRequest::start(&self.in_progress, peer)));
+        }
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
@@ -93,7 +171,8 @@ impl Fairing for IdleConnections {
         };
 
         let port = rocket.config().port;
-        let every = (timeout / 4).clamp(Duration::from_millis(50), PRESSURE_TIMEOUT);
+        let in_progress = self.in_progress.clone();
+        let every = (timeout / 4).clamp(SWEEP_MIN, PRESSURE_TIMEOUT);
         let shutdown = rocket.shutdown();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
@@ -104,18 +183,25 @@ impl Fairing for IdleConnections {
                 _ = async {
                     loop {
                         ticks.tick().await;
+                        let busy = in_progress.peers();
                         let sweep = tokio::task::spawn_blocking(move || {
-                            let sweep = sweep::run(&mut descriptors, port, timeout);
+                            let sweep = sweep::run(&mut descriptors, port, timeout, &busy);
                             (descriptors, sweep)
                         });
                         let Ok((returned, sweep)) = sweep.await else { return };
                         descriptors = returned;
+                        // Clients can flip this at will: both lines go through
+                        // the logger's limiter.
                         match (sweep.pressure, under_pressure) {
                             (true, false) => log::warn!(
+                                target: CLIENT_CAUSED,
                                 "open files past 3/4 of the limit: closing connections idle \
                                  for {PRESSURE_TIMEOUT:?} instead of {timeout:?}"
                             ),
-                            (false, true) => log::info!("open files back under 3/4 of the limit"),
+                            (false, true) => log::info!(
+                                target: CLIENT_CAUSED,
+                                "open files back under 3/4 of the limit"
+                            ),
                             _ => {}
                         }
                         under_pressure = sweep.pressure;
@@ -147,12 +233,16 @@ const PRESSURE_TIMEOUT: Duration = Duration::from_secs(1);
 #[cfg(target_os = "linux")]
 mod sweep {
     use super::Sweep;
+    use std::collections::HashSet;
     use std::mem::{size_of, zeroed};
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
     use std::os::fd::RawFd;
     use std::time::Duration;
 
     /// `TCP_ESTABLISHED` in `tcp_info.tcpi_state` (linux/tcp_states.h).
     const ESTABLISHED: u8 = 1;
+    /// `TCP_CLOSE_WAIT`: the peer sent FIN; the socket is ours to close.
+    const CLOSE_WAIT: u8 = 8;
 
     /// The process's open descriptors, listed through `/proc/self/fd`.
     ///
@@ -201,8 +291,14 @@ mod sweep {
     }
 
     /// Shuts down every connection to local `port` that has been sent no
-    /// data for `timeout`; returns how many.
-    pub fn run(descriptors: &mut OpenDescriptors, port: u16, timeout: Duration) -> Sweep {
+    /// data for `timeout` and whose peer isn't in `busy` (a request in
+    /// progress); returns how many.
+    pub fn run(
+        descriptors: &mut OpenDescriptors,
+        port: u16,
+        timeout: Duration,
+        busy: &HashSet<SocketAddr>,
+    ) -> Sweep {
         let fds = descriptors.list();
         let pressure = under_pressure(fds.len());
         let timeout = match pressure {
@@ -213,6 +309,7 @@ mod sweep {
         let closed = fds
             .into_iter()
             .filter(|&fd| is_stalled_connection(fd, port, timeout_ms))
+            .filter(|&fd| peer(fd).is_none_or(|peer| !busy.contains(&peer)))
             // SAFETY: `shutdown` takes any descriptor and changes no memory.
             // Should `fd` have been closed and reused since the check, the
             // worst outcome is one fresh connection reset.
@@ -248,25 +345,45 @@ mod sweep {
         }
     }
 
-    fn local_port(fd: RawFd) -> Option<u16> {
-        // SAFETY: as in `option`; `getsockname` writes at most `len` bytes.
-        let mut address: libc::sockaddr_storage = unsafe { zeroed() };
+    type GetName =
+        unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int;
+
+    /// The local (`getsockname`) or peer (`getpeername`) address of `fd`.
+    fn address(fd: RawFd, get: GetName) -> Option<SocketAddr> {
+        // SAFETY: as in `option`; both calls write at most `len` bytes.
+        let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
         let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        let pointer = (&mut address as *mut libc::sockaddr_storage).cast();
-        if unsafe { libc::getsockname(fd, pointer, &mut len) } != 0 {
+        let pointer = (&mut storage as *mut libc::sockaddr_storage).cast();
+        if unsafe { get(fd, pointer, &mut len) } != 0 {
             return None;
         }
-        let port = match libc::c_int::from(address.ss_family) {
-            // SAFETY: the family says which struct the storage holds.
-            libc::AF_INET => unsafe { (*(pointer as *const libc::sockaddr_in)).sin_port },
-            libc::AF_INET6 => unsafe { (*(pointer as *const libc::sockaddr_in6)).sin6_port },
-            _ => return None,
-        };
-        Some(u16::from_be(port))
+        match libc::c_int::from(storage.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the family says which struct the storage holds.
+                let v4 = unsafe { &*(pointer as *const libc::sockaddr_in) };
+                let ip = Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
+                Some(SocketAddr::from((ip, u16::from_be(v4.sin_port))))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: as above.
+                let v6 = unsafe { &*(pointer as *const libc::sockaddr_in6) };
+                let ip = Ipv6Addr::from(v6.sin6_addr.s6_addr);
+                Some(SocketAddr::from((ip, u16::from_be(v6.sin6_port))))
+            }
+            _ => None,
+        }
     }
 
-    /// An accepted (not listening) TCP connection on local `port`,
-    /// established, that was sent no data for `timeout_ms`.
+    fn local_port(fd: RawFd) -> Option<u16> {
+        address(fd, libc::getsockname).map(|address| address.port())
+    }
+
+    fn peer(fd: RawFd) -> Option<SocketAddr> {
+        address(fd, libc::getpeername)
+    }
+
+    /// An accepted (not listening) TCP connection on local `port`, open or
+    /// closed by the peer, that was sent no data for `timeout_ms`.
     fn is_stalled_connection(fd: RawFd, port: u16, timeout_ms: u32) -> bool {
         if local_port(fd) != Some(port) {
             return false;
@@ -277,7 +394,8 @@ mod sweep {
         let Some(info) = option::<libc::tcp_info>(fd, libc::IPPROTO_TCP, libc::TCP_INFO) else {
             return false;
         };
-        info.tcpi_state == ESTABLISHED && info.tcpi_last_data_sent >= timeout_ms
+        matches!(info.tcpi_state, ESTABLISHED | CLOSE_WAIT)
+            && info.tcpi_last_data_sent >= timeout_ms
     }
 }
 
@@ -291,7 +409,12 @@ mod sweep {
         }
     }
 
-    pub fn run(_: &mut OpenDescriptors, _: u16, _: std::time::Duration) -> super::Sweep {
+    pub fn run(
+        _: &mut OpenDescriptors,
+        _: u16,
+        _: std::time::Duration,
+        _: &std::collections::HashSet<std::net::SocketAddr>,
+    ) -> super::Sweep {
         super::Sweep { closed: 0, pressure: false }
     }
 }

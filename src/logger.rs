@@ -42,6 +42,10 @@ const QUERY_PARAMETER: &str = "access_token";
 /// per-request warnings.
 pub const QUIET_PERIOD: Duration = Duration::from_secs(60);
 
+/// The log target of this app's lines that a client can cause (at any
+/// level): they go through the same limiter as Rocket's per-request ones.
+pub const CLIENT_CAUSED: &str = "auth0_rocket_api::client_caused";
+
 /// Installs the logger at `level`; a no-op if a logger is already set
 /// (tests build many rockets in one process).
 pub fn init(level: LogLevel) {
@@ -105,7 +109,8 @@ impl Logger {
             path == "rocket" || path.starts_with("rocket::") || path.starts_with("rocket_http")
         };
         let rocket = is_rocket(record.target()) || record.module_path().is_some_and(is_rocket);
-        level <= Level::Warn && rocket && !Self::is_launch(record)
+        let per_request = level <= Level::Warn && rocket && !Self::is_launch(record);
+        per_request || record.target() == CLIENT_CAUSED
     }
 }
 
@@ -252,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    fn only_rockets_own_warnings_are_rate_limited() {
+    fn rockets_own_warnings_and_client_caused_lines_are_rate_limited() {
         let record = |target: &'static str, level| {
             let args = format_args!("x");
             let mut builder = Record::builder();
@@ -266,6 +271,9 @@ mod tests {
         assert!(!record("rocket::launch", Level::Warn));
         assert!(!record("rocket_oauth2_jwt_bearer::jwks", Level::Warn));
         assert!(!record("auth0_rocket_api::idle_connections", Level::Warn));
+        // What a client can make this app say, at any level.
+        assert!(record(CLIENT_CAUSED, Level::Warn));
+        assert!(record(CLIENT_CAUSED, Level::Info));
     }
 
     #[test]
