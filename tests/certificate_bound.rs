@@ -89,13 +89,33 @@ async fn a_bound_token_needs_its_certificate_from_a_trusted_proxy() {
         call(&client, &token, "192.0.2.9:5000", &header(&pem_a)).await,
         (401, missing.to_owned())
     );
-    // Two elements, two fields, garbage: no certificate.
-    let two = vec![("X-Forwarded-Client-Cert", format!("{},{}", xfcc(&pem_a), xfcc(&pem_a)))];
-    assert_eq!(call(&client, &token, PROXY, &two).await.1, missing);
+    // A proxy that appends (Envoy's APPEND_FORWARD): its own element, the
+    // last, counts, whatever the client sent before it.
+    let value = |elements: &[String]| vec![("X-Forwarded-Client-Cert", elements.join(","))];
+    let appended = value(&[xfcc(&pem_b), xfcc(&pem_a)]);
+    assert_eq!(call(&client, &token, PROXY, &appended).await.0, 200);
+    let stolen = value(&[xfcc(&pem_a), xfcc(&pem_b)]);
+    assert_eq!(call(&client, &token, PROXY, &stolen).await, (401, mismatch.to_owned()));
+    // The client's open quote, meant to swallow the proxy's element, makes
+    // the whole header unusable.
+    let smuggled = value(&[format!("Cert=\"{}\";x=\"", escaped(&pem_a)), xfcc(&pem_b)]);
+    assert_eq!(call(&client, &token, PROXY, &smuggled).await.1, missing);
+    let unterminated = value(&[format!("Cert=\"{}", escaped(&pem_a))]);
+    assert_eq!(call(&client, &token, PROXY, &unterminated).await.1, missing);
+    // Two field lines, garbage, a PEM of something else, trailing junk,
+    // two blocks: no certificate.
     let twice = [header(&pem_a), header(&pem_a)].concat();
     assert_eq!(call(&client, &token, PROXY, &twice).await.1, missing);
-    let junk = vec![("X-Forwarded-Client-Cert", "Cert=\"junk\"".to_owned())];
-    assert_eq!(call(&client, &token, PROXY, &junk).await.1, missing);
+    let not_a_certificate = "-----BEGIN CERTIFICATE-----\nAQIDBA==\n-----END CERTIFICATE-----\n";
+    for cert in [
+        "junk".to_owned(),
+        escaped(not_a_certificate),
+        escaped(&format!("{pem_a}junk")),
+        escaped(&format!("{pem_a}{pem_b}")),
+    ] {
+        let bad = vec![("X-Forwarded-Client-Cert", format!("Cert=\"{cert}\""))];
+        assert_eq!(call(&client, &token, PROXY, &bad).await.1, missing, "{cert}");
+    }
 
     // Unbound tokens pass as before in allowed mode, with or without a certificate.
     let plain = signer.token(&good_claims(&idp));
@@ -111,6 +131,17 @@ async fn nginx_escaped_pem_and_required_mode() {
     let token = signer.token(&claims_with(&idp, json!({"cnf": {"x5t#S256": x5t_a}})));
     let header = vec![("X-SSL-Client-Cert", escaped(&pem_a))];
     assert_eq!(call(&client, &token, PROXY, &header).await.0, 200);
+    // Exactly one clean block: two PEMs joined by a comma (two merged
+    // field lines), or anything around the block, is no certificate.
+    let missing = "Certificate-bound token presented without a client certificate";
+    for bad in [
+        format!("{},{}", escaped(&pem_a), escaped(&pem_a)),
+        format!("{}junk", escaped(&pem_a)),
+        escaped(&format!("{pem_a}{pem_a}")),
+    ] {
+        let header = vec![("X-SSL-Client-Cert", bad.clone())];
+        assert_eq!(call(&client, &token, PROXY, &header).await, (401, missing.to_owned()), "{bad}");
+    }
     let plain = signer.token(&good_claims(&idp));
     let required = "A certificate-bound access token is required";
     assert_eq!(call(&client, &plain, PROXY, &header).await, (401, required.to_owned()));

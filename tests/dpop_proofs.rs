@@ -608,50 +608,134 @@ async fn without_public_url_the_target_comes_from_a_well_formed_host() {
     assert_eq!(answer(spoofed.dispatch().await).await.2, "DPoP proof 'htu' mismatch");
 }
 
-#[tokio::test]
-async fn a_trusted_proxy_says_what_the_client_asked_for() {
-    let signer = TestKey::rsa("k1");
-    let idp = Idp::start(&[&signer]).await;
-    let figment = figment(&idp, json!({"trusted_proxies": ["10.0.0.0/8"]}));
-    let client = client_for(figment).await;
-    let key = DpopKey::es256();
-    let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
-    let send = |htu: &str, headers: &[(&str, &str)], peer: &str| {
-        let mut request = client
+/// A DPoP client `key` behind proxies: the answer to a proof for `htu`
+/// sent with `headers` from `peer`, to a service trusting 10.0.0.0/8 that
+/// reads `proxy_headers`.
+struct BehindProxies {
+    client: Client,
+    key: DpopKey,
+    token: String,
+}
+
+impl BehindProxies {
+    async fn start(proxy_headers: Option<&str>) -> (Idp, BehindProxies) {
+        let signer = TestKey::rsa("k1");
+        let idp = Idp::start(&[&signer]).await;
+        let mut auth = json!({"trusted_proxies": ["10.0.0.0/8"]});
+        if let Some(headers) = proxy_headers {
+            auth["proxy_headers"] = json!(headers);
+        }
+        let client = client_for(figment(&idp, auth)).await;
+        let key = DpopKey::es256();
+        let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
+        (idp, BehindProxies { client, key, token })
+    }
+
+    async fn send(&self, htu: &str, headers: &[(&str, &str)], peer: &str) -> (u16, String) {
+        let mut request = self
+            .client
             .get("/api/private")
             .header(Header::new("Host", "internal:8000"))
-            .header(Header::new("Authorization", format!("DPoP {token}")))
-            .header(Header::new("DPoP", key.proof("GET", htu, &token)))
+            .header(Header::new("Authorization", format!("DPoP {}", self.token)))
+            .header(Header::new("DPoP", self.key.proof("GET", htu, &self.token)))
             .remote(peer.parse().unwrap());
         for (name, value) in headers {
             request = request.header(Header::new(name.to_string(), value.to_string()));
         }
-        request.dispatch()
-    };
+        let (status, _, message) = answer(request.dispatch().await).await;
+        (status, message)
+    }
+}
 
-    let public = "https://api.example.test/api/private";
+const PROXY: &str = "10.1.2.3:4000";
+const OUTSIDER: &str = "192.0.2.1:4000";
+const INTERNAL: &str = "http://internal:8000/api/private";
+
+#[tokio::test]
+async fn a_trusted_proxy_says_what_the_client_asked_for() {
+    let (_idp, proxied) = BehindProxies::start(None).await;
+    let ok = (
+        200,
+        "Hello from a private endpoint! You need to be authenticated to see this.".to_owned(),
+    );
+    let mismatch = (401, "DPoP proof 'htu' mismatch".to_owned());
+
     let forwarded = [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "api.example.test")];
-    assert_eq!(send(public, &forwarded, "10.1.2.3:4000").await.status().code, 200);
-    // RFC 7239: the last element is the one our proxy wrote.
-    let rfc7239 = [(
-        "Forwarded",
-        "host=evil.example;proto=http, for=1.2.3.4;host=api.example.test;proto=https",
-    )];
-    assert_eq!(send(public, &rfc7239, "10.1.2.3:4000").await.status().code, 200);
+    assert_eq!(proxied.send(PRIVATE, &forwarded, PROXY).await.0, 200);
+    // Several values, or field lines: the last is the one our proxy wrote.
     let chained =
         [("X-Forwarded-Host", "evil.example, api.example.test"), ("X-Forwarded-Proto", "https")];
-    assert_eq!(send(public, &chained, "10.1.2.3:4000").await.status().code, 200);
+    assert_eq!(proxied.send(PRIVATE, &chained, PROXY).await.0, 200);
+    let lines = [
+        ("X-Forwarded-Host", "evil.example"),
+        ("X-Forwarded-Host", "api.example.test"),
+        ("X-Forwarded-Proto", "http"),
+        ("X-Forwarded-Proto", "https"),
+    ];
+    assert_eq!(proxied.send(PRIVATE, &lines, PROXY).await.0, 200);
     // The same headers from outside the network are ignored.
-    let response = send(public, &forwarded, "192.0.2.1:4000").await;
-    assert_eq!(answer(response).await.2, "DPoP proof 'htu' mismatch");
-    assert_eq!(
-        send("http://internal:8000/api/private", &forwarded, "192.0.2.1:4000").await.status().code,
-        200
-    );
-    // A trusted proxy naming a scheme that isn't http(s) leaves the target unknown.
-    let odd = [("X-Forwarded-Proto", "ftp"), ("X-Forwarded-Host", "api.example.test")];
-    let (status, _, message) = answer(send(public, &odd, "10.1.2.3:4000").await).await;
-    assert_eq!((status, message.as_str()), (400, "Missing or malformed Host header"));
+    assert_eq!(proxied.send(PRIVATE, &forwarded, OUTSIDER).await, mismatch);
+    assert_eq!(proxied.send(INTERNAL, &forwarded, OUTSIDER).await, ok);
+
+    // A proxy that writes X-Forwarded-* passes a client's own `Forwarded`
+    // through: it counts for nothing, even beside the proxy's headers.
+    let client_says = ("Forwarded", "host=evil.example;proto=https");
+    let evil = "https://evil.example/api/private";
+    let only_proto = [("X-Forwarded-Proto", "https"), client_says];
+    assert_eq!(proxied.send(evil, &only_proto, PROXY).await, mismatch);
+    assert_eq!(proxied.send("https://internal:8000/api/private", &only_proto, PROXY).await, ok);
+
+    // What the proxy wrote and can't be used is refused, naming the header.
+    for (headers, header) in [
+        (vec![("X-Forwarded-Proto", "ftp")], "X-Forwarded-Proto"),
+        (vec![("X-Forwarded-Proto", "https, ")], "X-Forwarded-Proto"),
+        (vec![("X-Forwarded-Host", "user@api.example.test")], "X-Forwarded-Host"),
+        (vec![("X-Forwarded-Host", "api.example.test:99999")], "X-Forwarded-Host"),
+    ] {
+        let refused = (400, format!("Malformed {header} header"));
+        assert_eq!(proxied.send(PRIVATE, &headers, PROXY).await, refused, "{headers:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_forwarded_header_is_read_by_rfc_7239_s_grammar_and_only_its_last_element() {
+    let (_idp, proxied) = BehindProxies::start(Some("forwarded")).await;
+    let mismatch = (401, "DPoP proof 'htu' mismatch".to_owned());
+    let malformed = (400, "Malformed Forwarded header".to_owned());
+
+    let rfc7239 = "host=evil.example;proto=http, for=1.2.3.4;host=api.example.test;proto=https";
+    assert_eq!(proxied.send(PRIVATE, &[("Forwarded", rfc7239)], PROXY).await.0, 200);
+    // Two field lines are one list.
+    let lines =
+        [("Forwarded", "host=evil.example"), ("Forwarded", "host=api.example.test;proto=https")];
+    assert_eq!(proxied.send(PRIVATE, &lines, PROXY).await.0, 200);
+    let quoted =
+        [("Forwarded", r#"for="[2001:db8::1]:4711";host="api.example.test";proto="https""#)];
+    assert_eq!(proxied.send(PRIVATE, &quoted, PROXY).await.0, 200);
+    // X-Forwarded-* are now the client's: ignored.
+    let x_forwarded = [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "api.example.test")];
+    assert_eq!(proxied.send(PRIVATE, &x_forwarded, PROXY).await, mismatch);
+
+    // The client opens a quote to swallow the proxy's element: the whole
+    // header is unusable, not read as the client's.
+    let evil = "https://evil.example/api/private";
+    let smuggled =
+        r#"host=evil.example;proto=https;x=", for=1.2.3.4;host=api.example.test;proto=https"#;
+    assert_eq!(proxied.send(evil, &[("Forwarded", smuggled)], PROXY).await, malformed);
+    let split = [("Forwarded", r#"host="evil.example"#), ("Forwarded", "host=api.example.test")];
+    assert_eq!(proxied.send(evil, &split, PROXY).await, malformed);
+    for bad in [
+        "host=api.example.test;host=evil.example",
+        "host=api.example.test:443",
+        "host=\"api.example.test\"x",
+        "proto=ftp;host=api.example.test",
+        "host=\"user@api.example.test\"",
+        "host",
+    ] {
+        assert_eq!(proxied.send(PRIVATE, &[("Forwarded", bad)], PROXY).await, malformed, "{bad}");
+    }
+    // From outside the network, even a malformed one is ignored.
+    assert_eq!(proxied.send(INTERNAL, &[("Forwarded", smuggled)], OUTSIDER).await.0, 200);
 }
 
 #[tokio::test]
@@ -671,6 +755,8 @@ async fn bad_dpop_settings_stop_launch_naming_the_setting() {
     }
     let error = connect_error(figment(&idp, json!({"trusted_proxies": ["10.0.0.0/40"]}))).await;
     assert!(error.contains("auth.trusted_proxies") && error.contains("entry 0"), "{error}");
+    let error = connect_error(figment(&idp, json!({"proxy_headers": "x-real-ip"}))).await;
+    assert!(error.contains("auth.proxy_headers"), "{error}");
 }
 
 #[tokio::test]

@@ -106,11 +106,14 @@ async fn a_bad_metrics_setting_stops_launch() {
 async fn a_bad_idle_timeout_stops_launch() {
     let key = TestKey::rsa("k1");
     let idp = Idp::start(&[&key]).await;
-    for bad in [json!("soon"), json!(-1), json!(1e9)] {
+    // Below a second the sweeps (every 50 ms to 1 s) can't honour it.
+    for bad in [json!("soon"), json!(-1), json!(1e9), json!(0.5), json!(0.0005), json!(86_401)] {
         let error =
             launch_error(figment(&idp, json!({})).merge(("idle_timeout", bad.clone()))).await;
         assert!(error.contains("fairing"), "{bad}: {error}");
     }
-    let fine = figment(&idp, json!({})).merge(("idle_timeout", 0.5));
-    assert_eq!(client_for(fine).await.get("/health").dispatch().await.status(), Status::Ok);
+    for fine in [json!(0), json!(1), json!(1.5), json!(86_400)] {
+        let fine = figment(&idp, json!({})).merge(("idle_timeout", fine));
+        assert_eq!(client_for(fine).await.get("/health").dispatch().await.status(), Status::Ok);
+    }
 }

@@ -36,6 +36,8 @@ pub enum Mode {
     Down,
     /// Answers 302 to this location.
     Redirect(String),
+    /// Serves the key set after this long.
+    Slow(Duration),
 }
 
 struct IdpState {
@@ -150,6 +152,10 @@ impl Idp {
         self.jwks_hits.fetch_add(1, Ordering::SeqCst);
         match mode {
             Mode::Up => respond(&mut stream, 200, jwks.to_string().as_bytes()).await,
+            Mode::Slow(delay) => {
+                tokio::time::sleep(delay).await;
+                respond(&mut stream, 200, jwks.to_string().as_bytes()).await
+            }
             Mode::Status(code) => respond(&mut stream, code, br#"{"error":"boom"}"#).await,
             Mode::Garbage => respond(&mut stream, 200, b"<html>definitely not json").await,
             Mode::Empty => respond(&mut stream, 200, br#"{"keys":[]}"#).await,
