@@ -24,7 +24,7 @@ for budget in 16777216 1099511627776; do
   port=$(free_port)
   env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$port" \
     ISSUER_BASE_URL="http://127.0.0.1:$idp_port/" AUDIENCE=https://api.example.test \
-    ROCKET_AUTH="{token_cache_max_bytes=$budget}" target/release/auth0-rocket-api >/dev/null 2>&1 &
+    ROCKET_AUTH="{token_cache_max_bytes=$budget}" "$server_bin" >/dev/null 2>&1 &
   pid=$!
   pids+=("$pid")
   wait_for "http://127.0.0.1:$port/health"

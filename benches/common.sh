@@ -6,6 +6,9 @@ if ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 cargo build --release --quiet --bin auth0-rocket-api --example loopback_idp
+# The service binary under test; SERVER_BIN=… measures another build (an
+# older commit's, for before/after figures) against the same tools.
+server_bin=${SERVER_BIN:-target/release/auth0-rocket-api}
 
 work=$(mktemp -d)
 pids=()

@@ -11,7 +11,9 @@
 //! ```
 //!
 //! `--mode` is `dpop` (`Authorization: DPoP` and a proof per request),
-//! `bearer` (`Authorization: Bearer`, the same token) or `none`. Prints one
+//! `bearer` (`Authorization: Bearer`, the same token) or `none`;
+//! `--iat-offset S` dates every proof `S` seconds ahead (what a client
+//! flooding the replay cache does: `benches/dpop_flood.sh`). Prints one
 //! line: `requests=… rps=… p50_ms=… p99_ms=… non_2xx=…`. `--verify-rate S`
 //! instead prints how many ES256 signatures aws-lc-rs verifies per second
 //! on this CPU, for `S` seconds: the ceiling a DPoP request can't beat.
@@ -49,10 +51,11 @@ struct Prover {
     ath: String,
     rng: SystemRandom,
     next_jti: AtomicU64,
+    iat_offset: u64,
 }
 
 impl Prover {
-    fn new(pkcs8: &[u8], htu: String, token: &str) -> Self {
+    fn new(pkcs8: &[u8], htu: String, token: &str, iat_offset: u64) -> Self {
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).unwrap();
         let point = pair.public_key().as_ref();
         let jwk =
@@ -60,11 +63,11 @@ impl Prover {
         let header = b64(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}).to_string());
         let ath = b64(digest(&SHA256, token.as_bytes()));
         let rng = SystemRandom::new();
-        Prover { pair, header, htu, ath, rng, next_jti: AtomicU64::new(0) }
+        Prover { pair, header, htu, ath, rng, next_jti: AtomicU64::new(0), iat_offset }
     }
 
     fn proof(&self) -> String {
-        let iat = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let iat = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + self.iat_offset;
         let jti = self.next_jti.fetch_add(1, Ordering::Relaxed);
         let claims = format!(
             r#"{{"jti":"{}-{jti}","htm":"GET","htu":"{}","iat":{iat},"ath":"{}"}}"#,
@@ -191,7 +194,8 @@ fn main() {
     );
     let prover = (mode == Mode::Dpop).then(|| {
         let key = std::fs::read(arg("--key").expect("--key pkcs8 file")).expect("--key file");
-        Arc::new(Prover::new(&key, arg("--htu").expect("--htu"), &token))
+        let iat_offset = arg("--iat-offset").map_or(0, |s| s.parse().expect("--iat-offset"));
+        Arc::new(Prover::new(&key, arg("--htu").expect("--htu"), &token, iat_offset))
     });
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -38,7 +38,7 @@ start_server() {
   api_port=$(free_port)
   taskset -c 0 env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$api_port" \
     ISSUER_BASE_URL="http://127.0.0.1:$idp_port/" AUDIENCE=https://api.example.test \
-    ROCKET_AUTH="$1" target/release/auth0-rocket-api >/dev/null 2>&1 &
+    ROCKET_AUTH="$1" "$server_bin" >/dev/null 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
   wait_for "http://127.0.0.1:$api_port/health"

@@ -43,7 +43,7 @@ start_server() {
   [ "$base" = none ] && issuer_env=()
   taskset -c 0 env ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$api_port" \
     "${issuer_env[@]}" AUDIENCE=https://api.example.test \
-    ROCKET_AUTH="$1" target/release/auth0-rocket-api >/dev/null 2>&1 &
+    ROCKET_AUTH="$1" "$server_bin" >/dev/null 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
   wait_for "http://127.0.0.1:$api_port/health"

@@ -25,7 +25,7 @@ api_port=$(free_port)
 ROCKET_PROFILE=release ROCKET_ADDRESS=127.0.0.1 ROCKET_PORT="$api_port" \
   ISSUER_BASE_URL="http://127.0.0.1:$idp_port/" AUDIENCE=https://api.example.test \
   ROCKET_AUTH="{jwks_cache_max_age=1,jwks_cooldown=0.5,jwks_timeout=1,token_cache_capacity=100}" \
-  ROCKET_METRICS=true target/release/auth0-rocket-api >"$work/server.log" 2>&1 &
+  ROCKET_METRICS=true "$server_bin" >"$work/server.log" 2>&1 &
 server=$!
 pids+=("$server")
 wait_for "http://127.0.0.1:$api_port/health"

@@ -77,15 +77,19 @@ async fn main() {
     std::fs::write(dir.join("issuers"), format!("[{}]", urls.join(", "))).unwrap();
     std::fs::write(dir.join("rotation"), rotation.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("tokens"), pool.join("\n") + "\n").unwrap();
-    let client = dpop::DpopKey::es256();
-    let Some(keys::TestKey::Ec { pair, .. }) = &client.key else { unreachable!("an EC key") };
-    std::fs::write(dir.join("dpop_key.pk8"), pair.to_pkcs8v1().unwrap().as_ref()).unwrap();
-    let bound = key.token(&json!({
-        "iss": idp.base_url(), "sub": "load|dpop", "aud": AUDIENCE,
-        "iat": now(), "exp": now() + 86400, "scope": "openid read:messages",
-        "cnf": { "jkt": client.jkt() },
-    }));
-    std::fs::write(dir.join("dpop_token"), bound).unwrap();
+    // Two DPoP clients, each with its own key and bound token.
+    for suffix in ["", "2"] {
+        let client = dpop::DpopKey::es256();
+        let Some(keys::TestKey::Ec { pair, .. }) = &client.key else { unreachable!("an EC key") };
+        let pkcs8 = pair.to_pkcs8v1().unwrap();
+        std::fs::write(dir.join(format!("dpop_key{suffix}.pk8")), pkcs8.as_ref()).unwrap();
+        let bound = key.token(&json!({
+            "iss": idp.base_url(), "sub": format!("load|dpop{suffix}"), "aud": AUDIENCE,
+            "iat": now(), "exp": now() + 86400, "scope": "openid read:messages",
+            "cnf": { "jkt": client.jkt() },
+        }));
+        std::fs::write(dir.join(format!("dpop_token{suffix}")), bound).unwrap();
+    }
     println!("issuer {} ready; tokens in {}", idp.base_url(), dir.display());
 
     let Some(every) = chaos else {
