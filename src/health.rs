@@ -70,7 +70,6 @@ fn ready(status: Option<KeyStatus>) -> Custom<Json<Value>> {
             "while_unreachable": if store.falls_back { "local replay cache" } else { "503" },
             "may_evict": store.may_evict,
             "evicted_keys": store.evicted_keys,
-            "over_quota": store.over_quota,
         });
     }
     Custom(if ready { Status::Ok } else { Status::ServiceUnavailable }, Json(body))

@@ -14,30 +14,8 @@ const PUBLIC_URL: &str = "https://api.example.test";
 const PRIVATE: &str = "https://api.example.test/api/private";
 const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES256K EdDSA";
 
-struct Setup {
-    idp: Idp,
-    signer: TestKey,
-    client: Client,
-}
-
-async fn setup(dpop: Value) -> Setup {
-    let signer = TestKey::rsa("k1");
-    let idp = Idp::start(&[&signer]).await;
-    let mut settings = json!({"public_url": PUBLIC_URL});
-    merge(&mut settings, dpop);
-    let client = client_for(figment(&idp, json!({ "dpop": settings }))).await;
-    Setup { idp, signer, client }
-}
-
-impl Setup {
-    /// An access token bound to `key` (`cnf.jkt`), as Auth0 issues them.
-    fn bound_token(&self, key: &DpopKey) -> String {
-        self.signer.token(&claims_with(&self.idp, json!({"cnf": {"jkt": key.jkt()}})))
-    }
-
-    fn bearer_token(&self) -> String {
-        self.signer.token(&good_claims(&self.idp))
-    }
+async fn setup(dpop: Value) -> DpopService {
+    DpopService::start(dpop).await
 }
 
 /// A request with `Authorization: <authorization>` and each `DPoP` value.
@@ -96,7 +74,7 @@ async fn a_bound_token_with_a_fresh_proof_is_accepted_for_every_algorithm() {
         DpopKey::from(TestKey::ed25519("p")),
         DpopKey::from(TestKey::rsa("p")),
     ] {
-        let token = setup.bound_token(&key);
+        let token = setup.bound_to(&key.jkt());
         assert_ok(&setup.client, &token, &key.proof("GET", PRIVATE, &token)).await;
         let scoped = "https://api.example.test/api/private-scoped";
         let response = send(
@@ -114,7 +92,7 @@ async fn a_bound_token_with_a_fresh_proof_is_accepted_for_every_algorithm() {
 async fn the_scheme_name_is_case_insensitive() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     for scheme in ["dpop", "DPOP", "DPoP"] {
         let proof = key.proof("GET", PRIVATE, &token);
         let response =
@@ -127,7 +105,7 @@ async fn the_scheme_name_is_case_insensitive() {
 async fn malformed_proofs_are_refused_before_any_crypto() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let client = &setup.client;
 
     let response = send(client, "/api/private", &format!("DPoP {token}"), &[]).await;
@@ -154,7 +132,7 @@ async fn malformed_proofs_are_refused_before_any_crypto() {
 async fn proof_headers_are_checked_exactly() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let client = &setup.client;
     let with_header = |header: Value| key.proof_with("GET", PRIVATE, &token, header, json!({}));
 
@@ -195,7 +173,7 @@ async fn proof_headers_are_checked_exactly() {
 async fn the_proof_key_must_be_a_sound_public_key() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let client = &setup.client;
     let with_jwk =
         |jwk: Value| key.proof_with("GET", PRIVATE, &token, json!({"jwk": jwk}), json!({}));
@@ -255,7 +233,7 @@ async fn the_proof_key_must_be_a_sound_public_key() {
 async fn proof_claims_are_checked_at_their_boundaries() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let client = &setup.client;
     let with = |claims: Value| key.proof_with("GET", PRIVATE, &token, json!({}), claims);
 
@@ -336,7 +314,7 @@ async fn proof_claims_are_checked_at_their_boundaries() {
     .await;
 
     // ath: the hash of this very token.
-    let other = setup.bound_token(&DpopKey::es256());
+    let other = setup.bound_to(&DpopKey::es256().jkt());
     assert_bad_proof(
         client,
         &token,
@@ -357,13 +335,13 @@ async fn proof_claims_are_checked_at_their_boundaries() {
 async fn a_proof_is_accepted_once() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let proof = key.proof("GET", PRIVATE, &token);
     assert_ok(&setup.client, &token, &proof).await;
     assert_bad_proof(&setup.client, &token, &proof, "DPoP proof has been used before").await;
     // The same jti from another key is another proof.
     let other = DpopKey::es256();
-    let other_token = setup.bound_token(&other);
+    let other_token = setup.bound_to(&other.jkt());
     let jti = "shared-jti";
     let first = key.proof_with("GET", PRIVATE, &token, json!({}), json!({ "jti": jti }));
     let second = other.proof_with("GET", PRIVATE, &other_token, json!({}), json!({ "jti": jti }));
@@ -404,7 +382,7 @@ async fn the_token_must_be_bound_to_the_proof_key() {
         (401, refused("DPoP scheme used with a token that is not DPoP-bound"))
     );
 
-    let token_for_other = setup.bound_token(&DpopKey::es256());
+    let token_for_other = setup.bound_to(&DpopKey::es256().jkt());
     let proof = key.proof("GET", PRIVATE, &token_for_other);
     let response =
         send(client, "/api/private", &format!("DPoP {token_for_other}"), &[&proof]).await;
@@ -430,7 +408,7 @@ async fn the_token_must_be_bound_to_the_proof_key() {
 async fn a_bound_token_is_refused_as_a_bearer_token() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let (status, challenges, message) =
         answer(get_with_token(&setup.client, "/api/private", &token).await).await;
     assert_eq!(status, 401);
@@ -448,7 +426,7 @@ async fn a_bound_token_is_refused_as_a_bearer_token() {
 async fn mixed_or_repeated_proofs_are_invalid_requests() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let bearer = setup.bearer_token();
     let client = &setup.client;
     let invalid_request = |description: &str, scheme: &str| match scheme {
@@ -532,7 +510,7 @@ async fn required_mode_answers_bearer_requests_with_the_dpop_challenge_only() {
         assert_eq!((status, challenges), (401, only_dpop.clone()), "{authorization:?}");
     }
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     assert_ok(&setup.client, &token, &key.proof("GET", PRIVATE, &token)).await;
     let response = send(&setup.client, "/api/private", &format!("DPoP {token}"), &["junk"]).await;
     let (status, challenges, _) = answer(response).await;
@@ -546,7 +524,7 @@ async fn required_mode_answers_bearer_requests_with_the_dpop_challenge_only() {
 async fn disabled_mode_knows_no_dpop_scheme() {
     let setup = setup(json!({"mode": "disabled"})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let response = send(
         &setup.client,
         "/api/private",
@@ -570,7 +548,7 @@ async fn disabled_mode_knows_no_dpop_scheme() {
 async fn without_public_url_the_target_comes_from_a_well_formed_host() {
     let setup = setup(json!({"public_url": null})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let client = &setup.client;
     let request = |host: Option<&str>, htu: &str| {
         let mut request = client
@@ -763,7 +741,7 @@ async fn bad_dpop_settings_stop_launch_naming_the_setting() {
 async fn a_head_request_is_proven_with_htm_head() {
     let setup = setup(json!({})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let head = |htm: &str| {
         setup
             .client
@@ -780,7 +758,7 @@ async fn a_head_request_is_proven_with_htm_head() {
 async fn a_full_replay_cache_refuses_what_it_can_no_longer_vouch_for() {
     let setup = setup(json!({"replay_cache_capacity": 2})).await;
     let key = DpopKey::es256();
-    let token = setup.bound_token(&key);
+    let token = setup.bound_to(&key.jkt());
     let now = now();
     let proof_at =
         |iat: i64| key.proof_with("GET", PRIVATE, &token, json!({}), json!({ "iat": iat }));

@@ -131,3 +131,36 @@ pub async fn assert_accepted(client: &Client, token: &str) {
         outcome(get_with_token(client, "/api/private", token).await).await;
     assert_eq!((status, challenge), (200, None), "{message}");
 }
+
+/// The service with `[auth.dpop]` = `public_url` (`https://api.example.test`)
+/// and `dpop` merged over it, metrics on, against a fresh issuer signing
+/// with an RSA key.
+pub struct DpopService {
+    pub idp: Idp,
+    pub signer: TestKey,
+    pub client: Client,
+}
+
+impl DpopService {
+    pub async fn start(dpop: Value) -> DpopService {
+        let signer = TestKey::rsa("k1");
+        let idp = Idp::start(&[&signer]).await;
+        let mut settings = json!({"public_url": "https://api.example.test"});
+        merge(&mut settings, dpop);
+        let figment =
+            figment(&idp, json!({ "dpop": settings })).merge(Serialized::default("metrics", true));
+        let client = client_for(figment).await;
+        DpopService { idp, signer, client }
+    }
+
+    /// An access token bound to the key with thumbprint `jkt` (`cnf.jkt`),
+    /// as Auth0 issues them.
+    pub fn bound_to(&self, jkt: &str) -> String {
+        self.signer.token(&claims_with(&self.idp, json!({"cnf": {"jkt": jkt}})))
+    }
+
+    /// A plain bearer token.
+    pub fn bearer_token(&self) -> String {
+        self.signer.token(&good_claims(&self.idp))
+    }
+}

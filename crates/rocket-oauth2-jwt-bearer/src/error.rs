@@ -417,14 +417,6 @@ pub enum AuthError {
         /// Seconds before the store is tried again, for `Retry-After`.
         retry_after: u32,
     },
-    /// 429: the proof's key (`jkt`) wrote its `dpop.replay_quota` of
-    /// records to the shared replay store in this window. Only that key's
-    /// requests are refused.
-    #[non_exhaustive]
-    ProofQuotaExceeded {
-        /// Seconds until the key's window ends, for `Retry-After`.
-        retry_after: u32,
-    },
     /// A guard ran in a Rocket without the auth fairing: a programming error.
     NotConfigured,
 }
@@ -445,7 +437,6 @@ impl AuthError {
             AuthError::IssuerUnavailable { .. } | AuthError::ReplayStoreUnavailable { .. } => {
                 Status::ServiceUnavailable
             }
-            AuthError::ProofQuotaExceeded { .. } => Status::TooManyRequests,
             AuthError::NotConfigured => Status::InternalServerError,
         }
     }
@@ -457,8 +448,7 @@ impl AuthError {
             | AuthError::DpopRequired
             | AuthError::NotConfigured
             | AuthError::IssuerUnavailable { .. }
-            | AuthError::ReplayStoreUnavailable { .. }
-            | AuthError::ProofQuotaExceeded { .. } => None,
+            | AuthError::ReplayStoreUnavailable { .. } => None,
             AuthError::InvalidRequest(_) => Some("invalid_request"),
             AuthError::InvalidToken(_) => Some("invalid_token"),
             AuthError::InvalidDpopProof(_) => Some("invalid_dpop_proof"),
@@ -482,7 +472,6 @@ impl AuthError {
             AuthError::UseDpopNonce { .. } => "dpop_nonce",
             AuthError::DpopRequired => "dpop_required",
             AuthError::ReplayStoreUnavailable { .. } => "dpop_replay_store_unavailable",
-            AuthError::ProofQuotaExceeded { .. } => "dpop_proof_quota",
             AuthError::MissingScopeClaim { .. } => "missing_scope_claim",
             AuthError::InsufficientScope { .. } => "insufficient_scope",
             AuthError::ClaimCheck { .. } => "claim_check",
@@ -502,9 +491,6 @@ impl AuthError {
             AuthError::DpopRequired => "A DPoP-bound access token is required",
             AuthError::ReplayStoreUnavailable { .. } => {
                 "DPoP replay detection is temporarily unavailable; retry later"
-            }
-            AuthError::ProofQuotaExceeded { .. } => {
-                "Too many DPoP proofs from this key in the replay window; retry later"
             }
             AuthError::MissingScopeClaim { claim, .. } => claim.missing(),
             AuthError::InsufficientScope { .. } => "Insufficient Scope",
@@ -630,8 +616,7 @@ impl<'r> Responder<'r, 'static> for AuthError {
         }
         match &self {
             AuthError::IssuerUnavailable { retry_after }
-            | AuthError::ReplayStoreUnavailable { retry_after }
-            | AuthError::ProofQuotaExceeded { retry_after } => {
+            | AuthError::ReplayStoreUnavailable { retry_after } => {
                 response.set_header(Header::new("Retry-After", retry_after.to_string()));
             }
             AuthError::UseDpopNonce { nonce } => {
@@ -784,7 +769,6 @@ mod tests {
                 AuthError::DpopRequired,
                 AuthError::UseDpopNonce { nonce: "n".into() },
                 AuthError::ReplayStoreUnavailable { retry_after: 1 },
-                AuthError::ProofQuotaExceeded { retry_after: 1 },
                 AuthError::MissingScopeClaim {
                     claim: Claim::Scope,
                     required: "read:messages".into(),

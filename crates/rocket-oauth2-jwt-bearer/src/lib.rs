@@ -76,11 +76,15 @@
 //! Ed25519 points of small order, ...) are skipped when the set is loaded.
 //!
 //! A `DPoP` request (RFC 9449) adds, around that: exactly one proof; the
-//! proof's own checks (shape, `typ`, `alg`, a public `jwk`, the signature,
-//! `jti`, `htm`, `htu`, `iat`, `ath`) before the token's; after them the
-//! proof key's thumbprint against the token's `cnf.jkt`, the nonce, and
-//! last the replay check. The token cache holds the token's claims only:
-//! the proof and the binding are checked on every request.
+//! proof's form (shape, `typ`, `alg`, no private `jwk` member) before the
+//! token's checks; after them the proof's key (RSA at most 4096 bits with
+//! exponent 65537), signature and claims (`jti`, `htm`, `htu`, `iat`,
+//! `ath`), so that a request without a valid token never costs a proof
+//! key of the client's choosing; then the proof key's thumbprint against
+//! the token's `cnf.jkt`, the nonce, and last the replay check, fair
+//! between proof keys (`dpop.replay_quota`). The token cache holds the
+//! token's claims only: the proof and the binding are checked on every
+//! request.
 //!
 //! Signatures are checked with aws-lc-rs keys parsed once per key-set fetch,
 //! not with `jsonwebtoken::decode`: that re-parses the header and rebuilds

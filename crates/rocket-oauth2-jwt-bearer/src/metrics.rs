@@ -13,8 +13,8 @@
 //!   under `issuer="dynamic"`;
 //! - `dpop_replays_refused_total`, `dpop_replay_cache_proofs`, and with a
 //!   shared store `dpop_replay_store_errors_total`,
-//!   `dpop_replay_store_up`, `dpop_replay_store_over_quota_total` and
-//!   `dpop_replay_store_may_evict` (1, 0, or -1 while not known). DPoP refusals count in `http_requests_total`
+//!   `dpop_replay_store_up` and `dpop_replay_store_may_evict` (1, 0, or -1
+//!   while not known). DPoP refusals count in `http_requests_total`
 //!   under their fixed reasons (`dpop_signature`, `dpop_replayed`, ...).
 //!
 //! Label values come from fixed sets (route templates, reason codes, the
@@ -262,13 +262,6 @@ impl Collector for AuthCollector {
                     "Whether the shared DPoP replay store answered its last command",
                     None,
                     gauge.metric_type(),
-                )?)?;
-                let counter = ConstCounter::new(replay.over_quota());
-                counter.encode(encoder.encode_descriptor(
-                    "dpop_replay_store_over_quota",
-                    "DPoP proofs refused because their key wrote its replay quota",
-                    None,
-                    counter.metric_type(),
                 )?)?;
                 // -1 while not known.
                 let gauge = ConstGauge::new(replay.store_may_evict().map_or(-1, i64::from));

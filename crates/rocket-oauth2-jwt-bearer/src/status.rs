@@ -72,9 +72,6 @@ pub struct ReplayStoreStatus {
     pub may_evict: Option<bool>,
     /// The store's own count of evicted keys, as last read.
     pub evicted_keys: u64,
-    /// Proofs refused because their key wrote its `dpop.replay_quota` to
-    /// the store in the current window.
-    pub over_quota: u64,
 }
 
 /// One configured issuer's keys.
@@ -122,7 +119,6 @@ impl KeyStatus {
                     falls_back: replay.falls_back(),
                     may_evict: replay.store_may_evict(),
                     evicted_keys: replay.store_evicted_keys(),
-                    over_quota: replay.over_quota(),
                 })
             }),
         })

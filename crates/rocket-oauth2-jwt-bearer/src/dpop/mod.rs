@@ -225,7 +225,6 @@ impl Dpop {
             Refusal::Replayed => AuthError::InvalidDpopProof(ProofError::Replayed),
             Refusal::BeyondWatermark => AuthError::InvalidDpopProof(ProofError::BeyondReplayWindow),
             Refusal::StoreUnavailable => AuthError::ReplayStoreUnavailable { retry_after: 1 },
-            Refusal::OverQuota(retry_after) => AuthError::ProofQuotaExceeded { retry_after },
         })
     }
 

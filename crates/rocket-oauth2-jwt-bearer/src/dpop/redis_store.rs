@@ -1,14 +1,17 @@
-//! The shared replay store on Redis: each proof is a key set with `NX`
-//! until it would be stale anyway, so whichever replica sees a proof first
-//! records it and every other replica sees it as used.
-//!
-//! One proof key (`jkt`) may write at most `replay_quota` records per
-//! window: a counter beside them, created with the window as its TTL,
-//! counts what the key wrote, and a key past its quota is refused until
-//! the counter expires (429 with `Retry-After`), so one token holder can't
-//! fill the store's memory for the others. Check, count and write are one
-//! Lua script, atomic on the server; both keys carry the proof key's hash
-//! tag, so they live on one Redis Cluster slot.
+//! The shared replay store on Redis, with the rules of this process's own
+//! cache ([`ReplayCache`](super::replay_cache)) kept per proof key
+//! (`jkt`): each key's proofs are a sorted set (replay key → `iat`), kept
+//! until they would be stale anyway, so whichever replica sees a proof
+//! first records it and every other replica sees it as used. A key holds
+//! at most `replay_quota` proofs: past it, its oldest is dropped and the
+//! key's *watermark* (a second Redis key) rises to that `iat`, so that an
+//! unseen proof of that key no newer than it is refused — never accepted
+//! twice. One token holder can't fill the store's memory for the others,
+//! and shrinks only its own window; an honest client, however busy, keeps
+//! working as long as its proofs are fresher than its oldest kept one.
+//! Expiry, check, drop and write are one Lua script, atomic on the
+//! server; both keys carry the proof key's hash tag, so they live on one
+//! Redis Cluster slot.
 //!
 //! A store that *loses* records is as bad as one that lets replays
 //! through: every minute the store is asked for its `maxmemory-policy`
@@ -16,7 +19,8 @@
 //! evictions, are reported (a warning when it starts, [`Health`] for
 //! readiness and metrics). A store that *refuses* writes (out of memory
 //! under `noeviction`) fails the command, which the caller counts and
-//! answers by `replay_store_failure`.
+//! answers by `replay_store_failure`. Under `noeviction` the store holds
+//! at most `replay_quota` proofs (about 100 bytes each) per active key.
 //!
 //! The connection is a `redis` `ConnectionManager`, created lazily (launch
 //! doesn't wait for Redis) and reconnecting by itself. A failed command
@@ -42,22 +46,26 @@ const TIMEOUT: Duration = Duration::from_millis(500);
 /// How often the store's eviction policy and evictions are looked at.
 const HEALTH_EVERY: Duration = Duration::from_secs(60);
 
-/// Records `KEYS[1]` (a proof) unless it exists, counting the write in
-/// `KEYS[2]` (its key's quota counter, expiring after the window).
-/// `ARGV`: the proof's TTL, the quota, the window (milliseconds). Returns
-/// `{1, 0}` when recorded, `{0, 0}` for a replay, `{-1, ms}` when the key
-/// is over its quota for `ms` more milliseconds.
+/// Records one proof of one key. `KEYS[1]`: the key's proofs (a sorted
+/// set, replay key → `iat`); `KEYS[2]`: the key's watermark. `ARGV`: the
+/// replay key, its `iat`, the oldest `iat` still live, the quota, and how
+/// long (ms) both keys are kept after a write. Returns 1 when recorded, 0
+/// for a replay, -1 when the proof is no newer than the key's watermark.
 const RECORD: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0} end
-local written = redis.call('INCR', KEYS[2])
-if written == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
-if written > tonumber(ARGV[2]) then
-  local left = redis.call('PTTL', KEYS[2])
-  if left < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[3]); left = tonumber(ARGV[3]) end
-  return {-1, left}
+local iat = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local watermark = tonumber(redis.call('GET', KEYS[2]))
+if watermark and iat <= watermark then return -1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  local oldest = tonumber(redis.call('ZPOPMIN', KEYS[1])[2])
+  if not watermark or oldest > watermark then watermark = oldest end
+  redis.call('SET', KEYS[2], watermark, 'PX', ARGV[5])
+  if iat <= watermark then return -1 end
 end
-redis.call('SET', KEYS[1], 1, 'PX', ARGV[1])
-return {1, 0}
+redis.call('ZADD', KEYS[1], iat, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
 ";
 
 /// What the store said about a proof.
@@ -67,8 +75,8 @@ pub(crate) enum Recorded {
     First,
     /// Some replica recorded it first.
     Replayed,
-    /// Its key wrote its quota in this window; the window ends in this long.
-    OverQuota(Duration),
+    /// No newer than its key's watermark: the store can't vouch for it.
+    BeyondWatermark,
 }
 
 /// Why the store gave no answer.
@@ -170,8 +178,8 @@ pub(crate) struct RedisStore {
 }
 
 impl RedisStore {
-    /// A store at `url` (`redis://host:port/db`) taking at most `quota`
-    /// records per proof key and window; no connection is made yet.
+    /// A store at `url` (`redis://host:port/db`) keeping at most `quota`
+    /// proofs per proof key; no connection is made yet.
     pub(crate) fn new(url: &str, quota: usize) -> Result<Self, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
@@ -201,38 +209,42 @@ impl RedisStore {
         &self.health
     }
 
-    /// Records the proof `id` for `ttl`, counting it against its key's
-    /// quota for `window`.
+    /// Records the proof `id` at `now` (seconds), proofs being live for
+    /// `lifetime` seconds after their `iat` and written at most `window`
+    /// before they expire (the leeway for future `iat`s included).
     pub(crate) async fn record(
         &self,
         id: &ProofId,
-        ttl: Duration,
+        now: i64,
+        lifetime: i64,
         window: Duration,
     ) -> Result<Recorded, StoreError> {
-        let now = self.elapsed_ms();
-        if now < self.paused_until.load(Ordering::Relaxed) {
+        let elapsed = self.elapsed_ms();
+        if elapsed < self.paused_until.load(Ordering::Relaxed) {
             return Err(StoreError::Paused);
         }
-        if now >= self.health_due.load(Ordering::Relaxed) {
-            self.health_due.store(now + HEALTH_EVERY.as_millis() as u64, Ordering::Relaxed);
+        if elapsed >= self.health_due.load(Ordering::Relaxed) {
+            self.health_due.store(elapsed + HEALTH_EVERY.as_millis() as u64, Ordering::Relaxed);
             tokio::spawn(check_health(self.connection.clone(), self.health.clone()));
         }
         // `{key}` is a hash tag: both keys on one cluster slot.
         let tag = format!("dpop:{{{:016x}}}", id.key);
         let mut connection = self.connection.clone();
-        let answer: Result<(i64, i64), _> = self
+        let answer: Result<i64, _> = self
             .record
-            .key(format!("{tag}:jti:{:032x}", id.proof))
-            .key(format!("{tag}:quota"))
-            .arg(ttl.as_millis().max(1) as u64)
+            .key(format!("{tag}:proofs"))
+            .key(format!("{tag}:watermark"))
+            .arg(format!("{:032x}", id.proof))
+            .arg(id.iat)
+            .arg(now - lifetime)
             .arg(self.quota)
             .arg(window.as_millis().max(1) as u64)
             .invoke_async(&mut connection)
             .await;
         match answer {
-            Ok((1, _)) => Ok(Recorded::First),
-            Ok((0, _)) => Ok(Recorded::Replayed),
-            Ok((_, left)) => Ok(Recorded::OverQuota(Duration::from_millis(left.max(0) as u64))),
+            Ok(1) => Ok(Recorded::First),
+            Ok(0) => Ok(Recorded::Replayed),
+            Ok(_) => Ok(Recorded::BeyondWatermark),
             Err(error) => {
                 self.paused_until
                     .store(self.elapsed_ms() + PAUSE.as_millis() as u64, Ordering::Relaxed);

@@ -9,10 +9,10 @@
 //! cache (one warning per failure streak, counted for metrics and
 //! readiness), `reject` answers 503 until the store is back.
 //!
-//! Both are fair: one proof key (`jkt`) holds at most `replay_quota`
-//! entries of the local cache and writes at most `replay_quota` records
-//! to the store per window, so one token holder can't push out other
-//! clients' records or fill the store's memory.
+//! Both are fair, by the same rule: one proof key (`jkt`) holds at most
+//! `replay_quota` proofs in each, and makes room by dropping its own
+//! oldest, so one token holder can't push out other clients' records or
+//! fill the store's memory.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -35,10 +35,6 @@ pub(crate) enum Refusal {
     /// The shared store is unreachable and `replay_store_failure = "reject"`.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     StoreUnavailable,
-    /// The proof's key wrote its quota to the shared store in this window,
-    /// which ends in this many seconds.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    OverQuota(u32),
 }
 
 /// `dpop.replay_store` names no Redis server this crate can connect to.
@@ -59,7 +55,6 @@ impl std::fmt::Display for StoreUrlError {
 struct Counters {
     replays: AtomicU64,
     store_errors: AtomicU64,
-    over_quota: AtomicU64,
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     store_failing: AtomicBool,
 }
@@ -73,8 +68,8 @@ pub(crate) struct ReplayGuard {
     /// Seconds after its `iat` a proof stays acceptable.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     lifetime: i64,
-    /// Seconds a proof can be accepted for, from the earliest `iat` to the
-    /// latest: the store's quota window.
+    /// Seconds from the latest `iat` accepted to the expiry of the
+    /// earliest: how long the store keeps a key's records after a write.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     window: i64,
     counters: Counters,
@@ -137,10 +132,9 @@ impl ReplayGuard {
         use std::time::Duration;
 
         let Some(store) = &self.shared else { return Ok(()) };
-        // Kept until the proof would be stale, plus a second for rounding.
-        let ttl = Duration::from_secs((proof.id.iat + self.lifetime - now).max(0) as u64 + 1);
-        let window = Duration::from_secs(self.window as u64);
-        match store.record(&proof.id, ttl, window).await {
+        // Plus a second for rounding.
+        let window = Duration::from_secs(self.window as u64 + 1);
+        match store.record(&proof.id, now, self.lifetime, window).await {
             Ok(recorded) => {
                 if self.counters.store_failing.swap(false, Ordering::Relaxed) {
                     log::warn!("DPoP replay store answering again: sharing replay detection");
@@ -148,12 +142,7 @@ impl ReplayGuard {
                 match recorded {
                     Recorded::First => Ok(()),
                     Recorded::Replayed => Err(self.replayed()),
-                    Recorded::OverQuota(left) => {
-                        // Not accepted: the local record mustn't count either.
-                        self.local.forget(proof.id);
-                        self.counters.over_quota.fetch_add(1, Ordering::Relaxed);
-                        Err(Refusal::OverQuota(left.as_secs_f64().ceil().max(1.0) as u32))
-                    }
+                    Recorded::BeyondWatermark => Err(Refusal::BeyondWatermark),
                 }
             }
             Err(error) => {
@@ -181,11 +170,6 @@ impl ReplayGuard {
     /// Replays refused so far (local and shared).
     pub(crate) fn replays(&self) -> u64 {
         self.counters.replays.load(Ordering::Relaxed)
-    }
-
-    /// Proofs refused because their key was over its store quota.
-    pub(crate) fn over_quota(&self) -> u64 {
-        self.counters.over_quota.load(Ordering::Relaxed)
     }
 
     /// Whether the shared store may drop records before they expire;
