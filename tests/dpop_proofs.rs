@@ -10,7 +10,6 @@ use rocket::http::Header;
 use rocket::local::asynchronous::{Client, LocalResponse};
 use serde_json::{json, Value};
 
-const PUBLIC_URL: &str = "https://api.example.test";
 const PRIVATE: &str = "https://api.example.test/api/private";
 const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES256K EdDSA";
 

@@ -149,7 +149,9 @@ impl Health {
         self.eviction.store(code as u8, Ordering::Relaxed);
         let before = evicted.map(|now| self.evicted_keys.swap(now, Ordering::Relaxed));
         let evicting = matches!(self.eviction(), Eviction::Evicts(_));
-        let evicted_more = matches!((before, evicted), (Some(b), Some(n)) if n > b && b > 0);
+        // Any eviction counts, the first reading's too: the store is one
+        // that evicts, whatever it evicted.
+        let evicted_more = matches!((before, evicted), (Some(b), Some(n)) if n > b);
         if (evicting || evicted_more) && !self.warned.swap(true, Ordering::Relaxed) {
             log::warn!(
                 "DPoP replay store may lose records before they expire (maxmemory-policy {}, \
