@@ -191,8 +191,8 @@ pub(crate) fn parse(proof: &str, algorithms: AlgSet) -> Result<ParsedProof<'_>, 
     Ok(ParsedProof { signed, header_json, payload, signature, alg, jwk: Value::Object(jwk) })
 }
 
-/// Checks `proof` under `rules` (see the module docs): [`parse`], then
-/// [`ParsedProof::verify`].
+/// Checks `proof` under `rules` (see the module docs): its form, then its
+/// key, signature and claims.
 pub fn verify(proof: &str, rules: &ProofRules<'_>) -> Result<Proof, ProofError> {
     parse(proof, rules.algorithms)?.verify(rules)
 }
