@@ -35,6 +35,8 @@ use rocket::serde::json::Json;
 use rocket::{get, routes, Build, Data, Request, Rocket};
 use serde_json::{json, Value};
 
+use crate::access_log::AskedPath;
+
 /// Where refused requests are rerouted.
 const REFUSED: &str = "/__invalid-host";
 
@@ -69,6 +71,7 @@ impl Fairing for HostHeader {
             return;
         }
         req.local_cache(|| Refused(true));
+        AskedPath::keep(req);
         req.set_method(Method::Get);
         req.set_uri(Origin::parse(REFUSED).expect("a valid origin"));
     }
@@ -155,7 +158,7 @@ impl<'r> FromRequest<'r> for WasRefused {
 
 #[get("/__invalid-host")]
 fn refused(_refused: WasRefused) -> Custom<Json<Value>> {
-    let message = "Bad Request: a request needs exactly one valid Host header";
+    let message = "Bad Request: a request's Host header must be one valid authority (host[:port])";
     Custom(Status::BadRequest, Json(json!({ "message": message })))
 }
 

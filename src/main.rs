@@ -18,9 +18,10 @@ async fn main() -> ExitCode {
         Err(error) => {
             match error.kind() {
                 ErrorKind::FailedFairings(failed) => {
+                    // Each fairing logged why it failed; name which did.
                     let names: Vec<_> = failed.iter().map(|info| info.name).collect();
                     eprintln!(
-                        "error: launch aborted by {} (reason logged above)",
+                        "error: launch aborted: {} failed (reason logged above)",
                         names.join(", ")
                     );
                 }

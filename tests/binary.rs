@@ -137,6 +137,9 @@ fn a_missing_setting_exits_1_with_a_line_naming_it() {
     assert!(output.contains("missing setting `auth.audience`"), "{output}");
     assert!(output.contains("AUDIENCE"), "{output}");
     assert!(!output.contains("panicked"), "{output}");
+    // The last line names what failed: no key loader ran.
+    assert!(output.contains("launch aborted: JWT auth failed"), "{output}");
+    assert!(!output.contains("JWKS loader"), "{output}");
 
     let env = [("AUDIENCE", "a".to_owned()), ("ROCKET_PORT", free_port().to_string())];
     let (code, output) = run_to_exit(&dir, &env);

@@ -188,7 +188,7 @@ async fn the_explorer_page_drives_the_api() {
         "resource_metadata=\"http://127.0.0.1:{port}/.well-known/oauth-protected-resource\""
     );
     // Both schemes are offered (fetch joins the two fields with ", ").
-    let algs = "algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES256K EdDSA\"";
+    let algs = "algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES256K EdDSA Ed25519\"";
     assert_eq!(challenge, format!("Bearer realm=\"api\", {metadata}, DPoP {algs}, {metadata}"));
     assert!(body.contains("Unauthorized"), "{body}");
     assert!(call(&browser, "call-public").await.0.starts_with("200"));

@@ -30,9 +30,11 @@ async fn call<'c>(client: &'c Client, token: &str, proof: &str) -> LocalResponse
         .await
 }
 
-/// Asserts a `use_dpop_nonce` answer and returns the nonce it offers.
+/// Asserts a `use_dpop_nonce` answer, never to be cached (RFC 9449 §8.2),
+/// and returns the nonce it offers.
 async fn offered_nonce(response: LocalResponse<'_>) -> String {
     assert_eq!(response.status().code, 401);
+    assert_eq!(response.headers().get_one("Cache-Control"), Some("no-store"));
     let challenges: Vec<&str> = response.headers().get("WWW-Authenticate").collect();
     assert_eq!(challenges[0], "Bearer realm=\"api\"");
     assert!(
@@ -71,10 +73,25 @@ async fn a_proof_needs_a_nonce_the_server_gave_out() {
     for forged in ["", "nonce", &format!("{nonce}x"), &nonce[..nonce.len() - 1]] {
         offered_nonce(call(&client, &token, &with_nonce(&key, &token, forged)).await).await;
     }
-    let number = key.proof_with("GET", PRIVATE, &token, json!({}), json!({"nonce": 5}));
-    let response = call(&client, &token, &number).await;
-    let body: Value = response.into_json().await.unwrap();
-    assert_eq!(body["message"], "Invalid 'nonce' claim type");
+    // A nonce that isn't a string is no nonce this server gave out either.
+    for not_a_string in [json!(5), json!(null), json!([nonce]), json!({"n": nonce})] {
+        let proof =
+            key.proof_with("GET", PRIVATE, &token, json!({}), json!({ "nonce": not_a_string }));
+        offered_nonce(call(&client, &token, &proof).await).await;
+    }
+}
+
+#[tokio::test]
+async fn without_nonces_a_proof_s_nonce_is_ignored_whatever_its_type() {
+    let signer = TestKey::rsa("k1");
+    let idp = Idp::start(&[&signer]).await;
+    let client = client(&idp, json!({"nonce": false})).await;
+    let key = DpopKey::es256();
+    let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
+    for nonce in [json!(""), json!("x"), json!(5), json!(null), json!([1]), json!({"a": 1})] {
+        let proof = key.proof_with("GET", PRIVATE, &token, json!({}), json!({ "nonce": nonce }));
+        assert_eq!(call(&client, &token, &proof).await.status().code, 200, "{nonce}");
+    }
 }
 
 #[tokio::test]

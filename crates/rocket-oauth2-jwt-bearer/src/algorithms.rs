@@ -4,14 +4,16 @@
 //!
 //! Its own enum rather than jsonwebtoken's: verification goes through
 //! aws-lc-rs directly, which also has ES512 (P-521) and ES256K (secp256k1,
-//! RFC 8812), and jsonwebtoken has neither.
+//! RFC 8812), and jsonwebtoken has neither; and RFC 9864's fully specified
+//! `Ed25519`, which deprecates the polymorphic `EdDSA` (both verify with
+//! the same Ed25519 keys here: it is the only EdDSA curve supported).
 
 use std::fmt;
 
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
-/// A JWS `alg` (RFC 7518 §3.1, RFC 8037, RFC 8812).
+/// A JWS `alg` (RFC 7518 §3.1, RFC 8037, RFC 8812, RFC 9864).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum Algorithm {
@@ -29,6 +31,7 @@ pub enum Algorithm {
     ES512,
     ES256K,
     EdDSA,
+    Ed25519,
 }
 
 /// The kinds of key an algorithm needs.
@@ -42,7 +45,7 @@ pub enum AlgorithmFamily {
 }
 
 /// Every algorithm, in bit order.
-const ALL: [Algorithm; 14] = [
+const ALL: [Algorithm; 15] = [
     Algorithm::HS256,
     Algorithm::HS384,
     Algorithm::HS512,
@@ -57,6 +60,7 @@ const ALL: [Algorithm; 14] = [
     Algorithm::ES512,
     Algorithm::ES256K,
     Algorithm::EdDSA,
+    Algorithm::Ed25519,
 ];
 
 impl Algorithm {
@@ -77,6 +81,7 @@ impl Algorithm {
             Algorithm::ES512 => "ES512",
             Algorithm::ES256K => "ES256K",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::Ed25519 => "Ed25519",
         }
     }
 
@@ -93,7 +98,7 @@ impl Algorithm {
             Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 | Algorithm::ES256K => {
                 AlgorithmFamily::Ec
             }
-            Algorithm::EdDSA => AlgorithmFamily::Ed,
+            Algorithm::EdDSA | Algorithm::Ed25519 => AlgorithmFamily::Ed,
         }
     }
 }

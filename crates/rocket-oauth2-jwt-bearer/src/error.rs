@@ -261,6 +261,8 @@ pub enum ProofError {
     Replayed,
     /// The replay cache is full and can't vouch for a proof this old.
     BeyondReplayWindow,
+    /// `jti` is empty or longer than 256 bytes.
+    JtiLength,
 }
 
 impl ProofError {
@@ -286,6 +288,7 @@ impl ProofError {
             ProofError::AccessTokenHash => "dpop_ath",
             ProofError::Replayed => "dpop_replayed",
             ProofError::BeyondReplayWindow => "dpop_beyond_replay_window",
+            ProofError::JtiLength => "dpop_jti_length",
         }
     }
 
@@ -311,6 +314,7 @@ impl ProofError {
             ProofError::AccessTokenHash => "DPoP proof 'ath' mismatch",
             ProofError::Replayed => "DPoP proof has been used before",
             ProofError::BeyondReplayWindow => "DPoP proof is too old for the replay window",
+            ProofError::JtiLength => "DPoP proof 'jti' must be 1 to 256 bytes long",
         }
     }
 }
@@ -621,6 +625,8 @@ impl<'r> Responder<'r, 'static> for AuthError {
             }
             AuthError::UseDpopNonce { nonce } => {
                 response.set_header(Header::new("DPoP-Nonce", nonce.clone()));
+                // RFC 9449 §8.2, §9: an answer carrying a nonce is not cached.
+                response.set_header(Header::new("Cache-Control", "no-store"));
             }
             _ => {}
         }
@@ -740,6 +746,7 @@ mod tests {
             ProofError::AccessTokenHash,
             ProofError::Replayed,
             ProofError::BeyondReplayWindow,
+            ProofError::JtiLength,
         ];
         all.extend(CLAIMS.iter().map(|&c| ProofError::MissingClaim(c)));
         all.extend(CLAIMS.iter().map(|&c| ProofError::InvalidClaim(c)));

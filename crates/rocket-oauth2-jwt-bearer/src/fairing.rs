@@ -184,7 +184,7 @@ impl From<ConfigError> for LaunchError {
 impl Fairing for JwtAuth {
     fn info(&self) -> Info {
         Info {
-            name: "JWT auth (JWKS loader)",
+            name: "JWT auth",
             kind: Kind::Ignite | Kind::Liftoff | Kind::Request | Kind::Response | Kind::Singleton,
         }
     }

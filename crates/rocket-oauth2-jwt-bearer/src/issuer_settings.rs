@@ -410,7 +410,21 @@ impl IssuerCheck<'_> {
                     issuer,
                     jwks_uri,
                 },
-                (None, _, _) => return Err(self.missing(
+                // Name what is actually missing: the half of the direct
+                // form not given, else the discovery URL.
+                (None, Some(_), None) => {
+                    return Err(self.missing(
+                        "jwks_uri",
+                        "ISSUER needs JWKS_URI beside it (or set ISSUER_BASE_URL for discovery)",
+                    ))
+                }
+                (None, None, Some(_)) => {
+                    return Err(self.missing(
+                        "issuer",
+                        "JWKS_URI needs ISSUER beside it: the exact `iss` of your tokens",
+                    ))
+                }
+                (None, None, None) => return Err(self.missing(
                     "issuer_base_url",
                     "set ISSUER_BASE_URL (e.g. https://YOUR_TENANT.auth0.com/), or both ISSUER \
                      and JWKS_URI",

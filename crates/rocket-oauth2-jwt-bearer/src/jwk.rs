@@ -88,7 +88,7 @@ fn other_params(alg: Algorithm) -> Option<&'static dyn backend::VerificationAlgo
         Algorithm::ES384 => &backend::ECDSA_P384_SHA384_FIXED,
         Algorithm::ES512 => &backend::ECDSA_P521_SHA512_FIXED,
         Algorithm::ES256K => &backend::ECDSA_P256K1_SHA256_FIXED,
-        Algorithm::EdDSA => &backend::ED25519,
+        Algorithm::EdDSA | Algorithm::Ed25519 => &backend::ED25519,
         _ => return None,
     })
 }
@@ -116,7 +116,9 @@ fn check_material(material: PublicKey<'_>, algorithms: AlgSet) -> Result<Checked
                 key.exponent().big_endian_without_leading_zero(),
             )
         }
-        PublicKey::Der { der } if algorithms.contains(Algorithm::EdDSA) => {
+        PublicKey::Der { der }
+            if !algorithms.intersect(AlgSet::family(AlgorithmFamily::Ed)).is_empty() =>
+        {
             let x =
                 key_checks::ed25519_spki_key(der).ok_or("not an Ed25519 SubjectPublicKeyInfo")?;
             key_checks::ed25519_point(x)?;
@@ -260,7 +262,7 @@ pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, St
                 return Err(format!("unsupported curve {:?}", field("crv")));
             }
             x = b64(jwk, "x")?;
-            (AlgSet::of(&[Algorithm::EdDSA]), PublicKey::Ed25519 { x: &x })
+            (AlgSet::family(AlgorithmFamily::Ed), PublicKey::Ed25519 { x: &x })
         }
         Some("oct") => return Err("symmetric (`oct`) keys are never used from a key set".into()),
         kty => return Err(format!("unsupported `kty` {kty:?}")),
@@ -271,6 +273,9 @@ pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, St
         Some(alg) => {
             let alg = alg.as_str().and_then(algorithms::parse).filter(|a| family_algs.contains(*a));
             match alg {
+                // `EdDSA` and `Ed25519` name one algorithm for an Ed25519
+                // key (RFC 9864 §2): a key labelled with either verifies both.
+                Some(alg) if alg.family() == AlgorithmFamily::Ed => family_algs,
                 Some(alg) => AlgSet::of(&[alg]),
                 None => return Err(format!("`alg` {} doesn't fit the key", jwk["alg"])),
             }

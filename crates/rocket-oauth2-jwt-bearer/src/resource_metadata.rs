@@ -12,16 +12,22 @@
 //! The document is built from configuration only, never from request
 //! headers: a client must check that its `resource` equals the identifier
 //! it used (§3.3), so it is exactly the setting. It holds nothing secret,
-//! so it is public, cacheable and readable from any origin.
+//! so it is public, cacheable and readable from any origin: a browser's
+//! CORS preflight (`OPTIONS`, which the MCP SDK's `mcp-protocol-version`
+//! header makes browsers send) is answered for any origin, allowing `GET`
+//! and `HEAD` and the request headers asked for; any other method is 405
+//! with a JSON body.
 //!
 //! Without `resource`, the development issuer describes the local service
 //! (`http://127.0.0.1:<port>`); otherwise the metadata is off.
 
 use rocket::http::uri::fmt::Path;
 use rocket::http::uri::Segments;
-use rocket::http::{ContentType, Header, RawStr};
+use rocket::http::{ContentType, Header, RawStr, Status};
+use rocket::request::{FromRequest, Outcome};
 use rocket::response::{self, Responder};
-use rocket::{get, routes, Request, Response, Route, State};
+use rocket::serde::json::Json;
+use rocket::{delete, get, options, patch, post, put, routes, Request, Response, Route, State};
 use serde_json::json;
 
 use crate::algorithms;
@@ -107,7 +113,27 @@ impl ResourceMetadata {
 
     /// The routes that serve it, to mount at `/`.
     pub(crate) fn routes() -> Vec<Route> {
-        routes![without_path, with_path]
+        routes![
+            without_path,
+            with_path,
+            preflight,
+            preflight_with_path,
+            post_refused,
+            put_refused,
+            delete_refused,
+            patch_refused,
+            post_refused_with_path,
+            put_refused_with_path,
+            delete_refused_with_path,
+            patch_refused_with_path,
+        ]
+    }
+
+    /// Whether `asked` (a request's segments after the well-known path)
+    /// names this document.
+    fn is_at(&self, asked: Segments<'_, Path>) -> bool {
+        let asked: Vec<&str> = asked.collect();
+        !asked.is_empty() && asked == self.path
     }
 }
 
@@ -135,6 +161,99 @@ fn with_path<'m>(
     path: Segments<'_, Path>,
     metadata: &'m State<ResourceMetadata>,
 ) -> Option<Document<'m>> {
-    let asked: Vec<&str> = path.collect();
-    (!asked.is_empty() && asked == metadata.path).then_some(Document(&metadata.document))
+    metadata.is_at(path).then_some(Document(&metadata.document))
+}
+
+/// The request headers a preflight asks to send
+/// (`Access-Control-Request-Headers`), when each is a header name: they
+/// are allowed as asked, since the document is public.
+struct RequestedHeaders(Option<String>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RequestedHeaders {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+        let asked: Vec<&str> = req
+            .headers()
+            .get("Access-Control-Request-Headers")
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .collect();
+        let names = asked.iter().all(|name| name.bytes().all(token));
+        let allowed = (names && !asked.is_empty()).then(|| asked.join(", ").to_ascii_lowercase());
+        Outcome::Success(RequestedHeaders(allowed))
+    }
+}
+
+/// The answer to a CORS preflight for the document.
+struct Preflight(RequestedHeaders);
+
+impl<'r> Responder<'r, 'static> for Preflight {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = Response::build();
+        response
+            .status(Status::NoContent)
+            .header(Header::new("Access-Control-Allow-Origin", "*"))
+            .header(Header::new("Access-Control-Allow-Methods", "GET, HEAD"))
+            .header(Header::new("Access-Control-Max-Age", "86400"))
+            .header(Header::new("Vary", "Access-Control-Request-Headers"));
+        if let Some(headers) = self.0 .0 {
+            response.header(Header::new("Access-Control-Allow-Headers", headers));
+        }
+        response.ok()
+    }
+}
+
+#[options("/.well-known/oauth-protected-resource")]
+fn preflight(metadata: &State<ResourceMetadata>, asked: RequestedHeaders) -> Option<Preflight> {
+    metadata.path.is_empty().then_some(Preflight(asked))
+}
+
+#[options("/.well-known/oauth-protected-resource/<path..>")]
+fn preflight_with_path(
+    path: Segments<'_, Path>,
+    metadata: &State<ResourceMetadata>,
+    asked: RequestedHeaders,
+) -> Option<Preflight> {
+    metadata.is_at(path).then_some(Preflight(asked))
+}
+
+/// 405 for a method the document doesn't answer, with the methods it does.
+struct MethodNotAllowed;
+
+impl<'r> Responder<'r, 'static> for MethodNotAllowed {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let body = Json(crate::error::ErrorBody { message: "Method Not Allowed" });
+        let mut response = body.respond_to(req)?;
+        response.set_status(Status::MethodNotAllowed);
+        response.set_header(Header::new("Allow", "GET, HEAD, OPTIONS"));
+        response.set_header(Header::new("Access-Control-Allow-Origin", "*"));
+        Ok(response)
+    }
+}
+
+/// The 405 routes, one per method Rocket routes, with and without the
+/// resource's path.
+macro_rules! refused_methods {
+    ($($method:ident: $without:ident, $with:ident;)*) => {$(
+        #[$method("/.well-known/oauth-protected-resource")]
+        fn $without(metadata: &State<ResourceMetadata>) -> Option<MethodNotAllowed> {
+            metadata.path.is_empty().then_some(MethodNotAllowed)
+        }
+
+        #[$method("/.well-known/oauth-protected-resource/<path..>")]
+        fn $with(path: Segments<'_, Path>, metadata: &State<ResourceMetadata>) -> Option<MethodNotAllowed> {
+            metadata.is_at(path).then_some(MethodNotAllowed)
+        }
+    )*};
+}
+
+refused_methods! {
+    post: post_refused, post_refused_with_path;
+    put: put_refused, put_refused_with_path;
+    delete: delete_refused, delete_refused_with_path;
+    patch: patch_refused, patch_refused_with_path;
 }

@@ -157,7 +157,7 @@ pub(crate) mod defaults {
 }
 
 /// Every asymmetric algorithm this crate verifies: RS/PS 256/384/512,
-/// ES256, ES384, ES512, ES256K, EdDSA. (A token's verification costs
+/// ES256, ES384, ES512, ES256K, EdDSA and Ed25519. (A token's verification costs
 /// what its issuer's key costs: an `alg` no published key fits is refused
 /// before any crypto.)
 pub fn default_algorithms() -> Vec<Algorithm> {
@@ -582,7 +582,8 @@ impl Check<'_> {
             return Err(self.invalid(
                 "issuers",
                 format!(
-                    "can't be combined with `auth.{other}`{elsewhere}: list every issuer in                      `issuers`, or use the single-issuer settings alone"
+                    "can't be combined with `auth.{other}`{elsewhere}: list every issuer in \
+                     `issuers`, or use the single-issuer settings alone"
                 ),
             ));
         }
@@ -811,6 +812,11 @@ impl ConfigError {
             .or_else(|| origin_of(figment, &setting));
         let problem = match &error.kind {
             Kind::UnknownField(..) => "is not a known setting".to_owned(),
+            // figment's own words nest backticks (``expected `one of `a`…``).
+            Kind::UnknownVariant(found, expected) => {
+                let expected: Vec<String> = expected.iter().map(|v| format!("{v:?}")).collect();
+                format!("{found:?} is not one of {}", expected.join(", "))
+            }
             kind => kind.to_string(),
         };
         ConfigError::Invalid { setting, problem, origin }
@@ -872,8 +878,8 @@ mod tests {
         assert_eq!(settings.jwks_timeout(), Duration::from_secs(5));
         assert_eq!(settings.max_token_size(), 16384);
         assert!(!settings.allow_query_token());
-        // RS/PS 256/384/512, ES256, ES384, ES512, ES256K, EdDSA.
-        assert_eq!(settings.issuers[0].allowed.iter().count(), 11);
+        // RS/PS 256/384/512, ES256, ES384, ES512, ES256K, EdDSA, Ed25519.
+        assert_eq!(settings.issuers[0].allowed.iter().count(), 12);
     }
 
     #[test]
@@ -1043,6 +1049,7 @@ issuer_base_url = \"https://x.example.com/\""
             error.contains("`auth.issuers`") && error.contains("`auth.issuer_base_url`"),
             "{error}"
         );
+        assert!(!error.contains("  "), "no run of spaces: {error}");
     }
 
     #[test]
@@ -1064,6 +1071,20 @@ issuer_base_url = \"https://x.example.com/\""
             let toml = format!("[auth]\naudience = \"a\"\nissuers = [{entry}]");
             let error = extract(&toml).unwrap_err().to_string();
             assert!(error.contains(named), "{entry}: {error}");
+        }
+        // Each entry is told what it lacks.
+        for (entry, lacking) in [
+            (r#"{ issuer = "https://x.example.com" }"#, "needs `jwks_uri`"),
+            (r#"{ jwks_uri = "https://x.example.com/jwks.json" }"#, "needs `issuer`"),
+            (r#"{ audience = "b" }"#, "needs `issuer_base_url`"),
+        ] {
+            let toml =
+                format!("[auth]\naudience = \"a\"\nissuers = [\"https://y.example.com\", {entry}]");
+            let error = extract(&toml).unwrap_err().to_string();
+            assert!(
+                error.contains("`auth.issuers[1]`") && error.contains(lacking),
+                "{entry}: {error}"
+            );
         }
         let error = extract("[auth]\naudience = \"a\"\nissuers = []").unwrap_err().to_string();
         assert!(error.contains("`auth.issuers`") && error.contains("empty"), "{error}");

@@ -61,7 +61,7 @@ async fn the_document_describes_the_configured_resource() {
             "resource_name": "Reports API",
             "resource_documentation": "https://docs.example.test/reports",
             "dpop_signing_alg_values_supported":
-                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES256K", "EdDSA"],
+                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES256K", "EdDSA", "Ed25519"],
             "dpop_bound_access_tokens_required": false,
         })
     );
@@ -204,5 +204,54 @@ async fn the_document_says_when_certificate_bound_tokens_are_accepted() {
         let document: Value = response.into_json().await.unwrap();
         let field = document["tls_client_certificate_bound_access_tokens"].as_bool();
         assert_eq!(field, expected, "{mtls}");
+    }
+}
+
+#[rocket::async_test]
+async fn browsers_may_preflight_the_document_and_other_methods_are_405() {
+    let issuer = TestIssuer::start().await;
+    for (resource, path) in [
+        ("https://api.example.test", "/.well-known/oauth-protected-resource"),
+        ("https://api.example.test/v1", "/.well-known/oauth-protected-resource/v1"),
+    ] {
+        let settings = issuer.settings(AUDIENCE).set("resource", resource).build().unwrap();
+        let client = client(settings).await;
+
+        // What a browser sends before the MCP SDK's metadata request.
+        let response = client
+            .options(path)
+            .header(Header::new("Origin", "https://app.example.test"))
+            .header(Header::new("Access-Control-Request-Method", "GET"))
+            .header(Header::new("Access-Control-Request-Headers", "MCP-Protocol-Version"))
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::NoContent, "{path}");
+        let header = |name| response.headers().get_one(name).map(str::to_owned);
+        assert_eq!(header("Access-Control-Allow-Origin").as_deref(), Some("*"));
+        assert_eq!(header("Access-Control-Allow-Methods").as_deref(), Some("GET, HEAD"));
+        assert_eq!(header("Access-Control-Allow-Headers").as_deref(), Some("mcp-protocol-version"));
+        // A header list that isn't one is allowed nothing.
+        let response = client
+            .options(path)
+            .header(Header::new("Origin", "https://app.example.test"))
+            .header(Header::new("Access-Control-Request-Headers", "x-a, bad header"))
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::NoContent);
+        assert_eq!(response.headers().get_one("Access-Control-Allow-Headers"), None);
+
+        for method in
+            [rocket::http::Method::Post, rocket::http::Method::Put, rocket::http::Method::Delete]
+        {
+            let response = client.req(method, path).dispatch().await;
+            assert_eq!(response.status(), Status::MethodNotAllowed, "{method} {path}");
+            assert_eq!(response.headers().get_one("Allow"), Some("GET, HEAD, OPTIONS"));
+            let body: Value = response.into_json().await.unwrap();
+            assert_eq!(body, json!({"message": "Method Not Allowed"}));
+        }
+        assert_eq!(client.head(path).dispatch().await.status(), Status::Ok);
+        // Elsewhere under the well-known path, nothing is served.
+        let other = "/.well-known/oauth-protected-resource/other";
+        assert_eq!(client.options(other).dispatch().await.status(), Status::NotFound);
     }
 }

@@ -209,7 +209,7 @@ impl ParsedProof<'_> {
         let claims: Claims = object(&payload).map_err(|_| ProofError::MalformedClaims)?;
         let jti = text(claims.jti, Claim::Jti)?;
         if jti.is_empty() || jti.len() > MAX_JTI_SIZE {
-            return Err(ProofError::InvalidClaim(Claim::Jti));
+            return Err(ProofError::JtiLength);
         }
         if text(claims.htm, Claim::Htm)? != rules.method {
             return Err(ProofError::Method);
@@ -236,10 +236,12 @@ impl ParsedProof<'_> {
                 return Err(ProofError::AccessTokenHash);
             }
         }
+        // Only a string can be a nonce this server issued. Anything else is
+        // as good as none: ignored while nonces are off (whatever its type,
+        // as an empty string always was), a fresh nonce asked for when on.
         let nonce = match claims.nonce {
-            None => None,
             Some(Value::String(nonce)) => Some(nonce),
-            Some(_) => return Err(ProofError::InvalidClaim(Claim::Nonce)),
+            _ => None,
         };
 
         let thumbprint = thumbprint(&jwk, alg);
@@ -275,7 +277,7 @@ fn thumbprint(jwk: &Value, alg: Algorithm) -> digest::Digest {
             member("x"),
             member("y")
         ),
-        Algorithm::EdDSA => {
+        Algorithm::EdDSA | Algorithm::Ed25519 => {
             format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, member("crv"), member("x"))
         }
         _ => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, member("e"), member("n")),
