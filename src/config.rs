@@ -53,3 +53,18 @@ impl AppDefaults {
             .merge(Serialized::default("address", address))
     }
 }
+
+/// Where the value of `key` (`idle_timeout`, `cors.allowed_origins`) came
+/// from, in words, for a setting's error: the file (`Rocket.toml`) or the
+/// provider (`` `ROCKET_` environment variable(s) ``).
+pub fn source_of(figment: &Figment, key: &str) -> String {
+    let Some(metadata) = figment.find_metadata(key) else {
+        return "an unknown source".to_owned();
+    };
+    match &metadata.source {
+        Some(figment::Source::File(path)) => {
+            path.file_name().map_or(path.as_os_str(), |n| n).to_string_lossy().into_owned()
+        }
+        _ => metadata.name.to_string(),
+    }
+}

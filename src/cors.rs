@@ -32,14 +32,15 @@ fn default_origins() -> Vec<String> {
 }
 
 impl CorsConfig {
-    fn check(&self) -> Result<(), String> {
+    /// Checks the origins; the error names where they came from (`from`).
+    fn check(&self, from: &str) -> Result<(), String> {
         for origin in &self.allowed_origins {
             let parsed = reqwest::Url::parse(origin).ok();
             let serialized = parsed.as_ref().map(|url| url.origin().ascii_serialization());
             if serialized.as_deref() != Some(origin.as_str()) {
                 return Err(format!(
-                    "invalid setting `cors.allowed_origins`: {origin:?} is not an origin \
-                     like \"https://app.example.com\" (scheme, host and port only, no `*`)"
+                    "invalid setting `cors.allowed_origins` (from {from}): {origin:?} is not an \
+                     origin like \"https://app.example.com\" (scheme, host and port only, no `*`)"
                 ));
             }
         }
@@ -85,9 +86,10 @@ impl Fairing for Cors {
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         let config = rocket.figment().focus("cors").extract::<CorsConfig>();
+        let from = crate::config::source_of(rocket.figment(), "cors.allowed_origins");
         match config
-            .map_err(|e| format!("invalid setting `cors`: {e}"))
-            .and_then(|c| c.check().map(|()| c))
+            .map_err(|e| format!("invalid setting `cors` (from {from}): {e}"))
+            .and_then(|c| c.check(&from).map(|()| c))
         {
             Ok(config) => Ok(rocket.manage(config)),
             Err(reason) => {

@@ -139,11 +139,10 @@ impl Fairing for IdleConnections {
                     Duration::from_secs_f64(seconds)
                 }
                 _ => {
-                    let from = rocket.figment().find_metadata(SETTING).map(|m| m.name.clone());
                     log::error!(
                         "invalid setting `{SETTING}` (from {}): expected 0 (off) or a number of \
                          seconds from {MIN_SECONDS} to {MAX_SECONDS}",
-                        from.as_deref().unwrap_or("an unknown source")
+                        crate::config::source_of(rocket.figment(), SETTING)
                     );
                     return Err(rocket);
                 }

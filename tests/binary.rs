@@ -124,6 +124,33 @@ fn run_to_exit(dir: &Path, env: &[(&str, String)]) -> (i32, String) {
 }
 
 #[test]
+fn a_bad_app_setting_names_where_its_value_came_from() {
+    let dir = std::env::temp_dir().join(format!("auth0-rocket-api-app-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The development issuer (debug profile, nothing configured), so that
+    // only the setting under test is wrong.
+    for (variable, value, named) in [
+        ("ROCKET_METRICS", "sometimes", "invalid setting `metrics` (from `ROCKET_`"),
+        (
+            "ROCKET_CORS",
+            r#"{allowed_origins=["*"]}"#,
+            "invalid setting `cors.allowed_origins` (from `ROCKET_`",
+        ),
+        ("ROCKET_IDLE_TIMEOUT", "0.5", "invalid setting `idle_timeout` (from `ROCKET_`"),
+    ] {
+        let env = [
+            ("ROCKET_PROFILE", "debug".to_owned()),
+            ("ROCKET_PORT", free_port().to_string()),
+            (variable, value.to_owned()),
+        ];
+        let (code, output) = run_to_exit(&dir, &env);
+        assert_eq!(code, 1, "{variable}: {output}");
+        assert!(output.contains(named), "{variable}: {output}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn a_missing_setting_exits_1_with_a_line_naming_it() {
     let dir = std::env::temp_dir().join(format!("auth0-rocket-api-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -347,3 +347,52 @@ async fn a_bad_key_in_an_entry_is_named_by_its_index() {
     let error = connect_error(figment).await;
     assert!(error.starts_with("invalid setting `auth.issuers[1].public_key`"), "{error}");
 }
+
+/// The metadata's `authorization_servers` at this moment, and its
+/// `Cache-Control`.
+async fn authorization_servers(client: &Client) -> (Value, String) {
+    let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
+    let cache = response.headers().get_one("Cache-Control").unwrap_or_default().to_owned();
+    let document: Value = response.into_json().await.unwrap();
+    (document["authorization_servers"].clone(), cache)
+}
+
+#[rocket::async_test]
+async fn the_metadata_follows_discovery_and_adds_nothing_to_what_was_configured() {
+    // Keycloak, Okta and Entra ID name their `iss` with a path and without
+    // a trailing slash; this issuer is down at launch.
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    let realm = format!("{}realms/r1", idp.base_url());
+    idp.set_discovery(json!({"issuer": realm, "jwks_uri": idp.jwks_url()}));
+    idp.set_mode(Mode::Status(503));
+    for configured in [realm.clone(), format!("{realm}/")] {
+        let auth = json!({
+            "issuer_base_url": configured,
+            "require_keys_at_launch": false,
+            "resource": "https://api.example.test",
+        });
+        idp.set_mode(Mode::Status(503));
+        let client = client_for(figment(&idp, auth)).await;
+        // Until its `iss` is known: the configured string, as written, and
+        // a short cache lifetime.
+        let (servers, cache) = authorization_servers(&client).await;
+        assert_eq!(servers, json!([configured]));
+        assert_eq!(cache, "public, max-age=60");
+
+        idp.set_mode(Mode::Up);
+        let mut settled = Value::Null;
+        for _ in 0..50 {
+            let (servers, cache) = authorization_servers(&client).await;
+            if cache == "public, max-age=3600" {
+                settled = servers;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // What its tokens carry, exactly: the discovered `iss`.
+        assert_eq!(settled, json!([realm]), "configured as {configured}");
+        let token = key.token(&claims_with(&idp, json!({"iss": realm})));
+        assert_accepted(&client, &token).await;
+    }
+}

@@ -317,13 +317,8 @@ fn serve_metadata(
             return rocket;
         }
     };
-    // Configured issuers only, by their exact `iss` (or, for one still
-    // loading, the `iss` it is expected to have).
-    let issuers: Vec<String> =
-        verifier.issuers().configured().iter().map(|issuer| issuer.label()).collect();
     let query_tokens = verifier.policy().allow_query_token;
-    match ResourceMetadata::new(&identifier, resource, &issuers, query_tokens, &settings.dpop, mtls)
-    {
+    match ResourceMetadata::new(&identifier, resource, query_tokens, &settings.dpop, mtls) {
         Some(metadata) => {
             log::info!("JWT auth: protected-resource metadata at {}", metadata.url());
             rocket.manage(metadata).mount("/", ResourceMetadata::routes())

@@ -222,6 +222,21 @@ impl IssuerSettings {
         }
     }
 
+    /// How the issuer is configured, as written: the `issuer`, or the
+    /// discovery base URL (without a `/.well-known/...` suffix, and with no
+    /// slash added or taken away), for the metadata's
+    /// `authorization_servers` until the exact `iss` is known.
+    pub(crate) fn as_configured(&self) -> String {
+        match &self.source {
+            KeySource::Secret { issuer: IssuerFrom::Discovered(url), .. }
+            | KeySource::Jwks(JwksFrom::Discovery { base_url: url, issuer: None, .. }) => {
+                let text = url.as_str();
+                text.find("/.well-known/").map_or(text, |at| &text[..at]).to_owned()
+            }
+            _ => self.label(),
+        }
+    }
+
     /// A name for logs and `/ready` before the exact `iss` is known.
     pub(crate) fn label(&self) -> String {
         self.expected_issuers().into_iter().next().unwrap_or_else(|| "development issuer".into())

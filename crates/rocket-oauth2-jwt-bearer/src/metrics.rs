@@ -317,7 +317,11 @@ impl Fairing for Metrics {
             Ok(value) => match value.to_bool() {
                 Some(enabled) => enabled,
                 None => {
-                    log::error!("invalid setting `metrics`: expected true or false");
+                    let from = rocket.figment().find_metadata("metrics").map_or_else(
+                        || "an unknown source".to_owned(),
+                        |metadata| metadata.name.to_string(),
+                    );
+                    log::error!("invalid setting `metrics` (from {from}): expected true or false");
                     return Err(rocket);
                 }
             },

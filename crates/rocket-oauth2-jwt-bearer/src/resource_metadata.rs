@@ -18,6 +18,12 @@
 //! and `HEAD` and the request headers asked for; any other method is 405
 //! with a JSON body.
 //!
+//! `authorization_servers` lists what tokens from each configured issuer
+//! carry: its exact `iss` as routing knows it, read when the document is
+//! asked for, so it follows discovery. An issuer still loading (down at
+//! launch under `require_keys_at_launch = false`) is listed as configured,
+//! as written, and the document is then cacheable for a minute only.
+//!
 //! Without `resource`, the development issuer describes the local service
 //! (`http://127.0.0.1:<port>`); otherwise the metadata is off.
 
@@ -35,6 +41,7 @@ use crate::dpop::settings::DpopSettings;
 use crate::dpop::DpopMode;
 use crate::mtls::Mtls;
 use crate::settings::Resource;
+use crate::token::Verifier;
 
 /// The path of the metadata document under the host (RFC 9728 §3).
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
@@ -42,22 +49,24 @@ const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 /// How long clients may cache the document, in seconds.
 const MAX_AGE: u32 = 3600;
 
+/// How long while an issuer's `iss` isn't known yet.
+const MAX_AGE_UNSETTLED: u32 = 60;
+
 /// The metadata document and where it lives. Managed state.
 #[derive(Debug)]
 pub(crate) struct ResourceMetadata {
-    document: String,
+    /// Every member but `authorization_servers`.
+    document: serde_json::Value,
     url: String,
     /// The resource's path segments, inserted after the well-known path.
     path: Vec<String>,
 }
 
 impl ResourceMetadata {
-    /// The metadata for `identifier` (a checked `resource`), naming
-    /// `issuers` as its authorization servers.
+    /// The metadata for `identifier` (a checked `resource`).
     pub(crate) fn new(
         identifier: &str,
         resource: &Resource,
-        issuers: &[String],
         query_tokens: bool,
         dpop: &DpopSettings,
         mtls: &Mtls,
@@ -83,7 +92,6 @@ impl ResourceMetadata {
         }
         let mut document = json!({
             "resource": identifier,
-            "authorization_servers": issuers,
             "bearer_methods_supported": methods,
         });
         if dpop.mode != DpopMode::Disabled {
@@ -103,7 +111,19 @@ impl ResourceMetadata {
         if let Some(documentation) = &resource.documentation {
             document["resource_documentation"] = json!(documentation);
         }
-        Some(ResourceMetadata { document: document.to_string(), url: origin, path })
+        Some(ResourceMetadata { document, url: origin, path })
+    }
+
+    /// The document as of now, with the `authorization_servers` of
+    /// `verifier`, and whether every issuer's `iss` is known.
+    fn render(&self, verifier: &Verifier) -> Document {
+        let configured = verifier.issuers().configured();
+        let servers: Vec<String> = configured.iter().map(|issuer| issuer.metadata_name()).collect();
+        let settled = configured.iter().all(|issuer| issuer.iss().is_some());
+        let mut document = self.document.clone();
+        document["authorization_servers"] = json!(servers);
+        let max_age = if settled { MAX_AGE } else { MAX_AGE_UNSETTLED };
+        Document { json: document.to_string(), max_age }
     }
 
     /// The URL of the document, for `resource_metadata` in challenges.
@@ -138,30 +158,38 @@ impl ResourceMetadata {
 }
 
 /// The document, with its caching and cross-origin headers.
-struct Document<'a>(&'a str);
+struct Document {
+    json: String,
+    max_age: u32,
+}
 
-impl<'r, 'a: 'r> Responder<'r, 'static> for Document<'a> {
+impl<'r> Responder<'r, 'static> for Document {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        let cache = format!("public, max-age={}", self.max_age);
         Response::build()
             .header(ContentType::JSON)
-            .header(Header::new("Cache-Control", format!("public, max-age={MAX_AGE}")))
+            .header(Header::new("Cache-Control", cache))
             .header(Header::new("Access-Control-Allow-Origin", "*"))
-            .sized_body(self.0.len(), std::io::Cursor::new(self.0.to_owned()))
+            .sized_body(self.json.len(), std::io::Cursor::new(self.json))
             .ok()
     }
 }
 
 #[get("/.well-known/oauth-protected-resource")]
-fn without_path(metadata: &State<ResourceMetadata>) -> Option<Document<'_>> {
-    metadata.path.is_empty().then_some(Document(&metadata.document))
+fn without_path(
+    metadata: &State<ResourceMetadata>,
+    verifier: &State<Verifier>,
+) -> Option<Document> {
+    metadata.path.is_empty().then(|| metadata.render(verifier))
 }
 
 #[get("/.well-known/oauth-protected-resource/<path..>")]
-fn with_path<'m>(
+fn with_path(
     path: Segments<'_, Path>,
-    metadata: &'m State<ResourceMetadata>,
-) -> Option<Document<'m>> {
-    metadata.is_at(path).then_some(Document(&metadata.document))
+    metadata: &State<ResourceMetadata>,
+    verifier: &State<Verifier>,
+) -> Option<Document> {
+    metadata.is_at(path).then(|| metadata.render(verifier))
 }
 
 /// The request headers a preflight asks to send

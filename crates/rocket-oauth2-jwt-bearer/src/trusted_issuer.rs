@@ -100,6 +100,12 @@ impl TrustedIssuer {
         self.iss.get().map(String::as_str)
     }
 
+    /// What the protected-resource metadata lists for it: its exact `iss`
+    /// once known, else the issuer as configured.
+    pub(crate) fn metadata_name(&self) -> String {
+        self.iss().map_or_else(|| self.settings.as_configured(), str::to_owned)
+    }
+
     /// How it is named in logs, `/ready` and metrics.
     pub(crate) fn label(&self) -> String {
         self.iss().map_or_else(|| self.settings.label(), str::to_owned)
