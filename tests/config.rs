@@ -211,3 +211,81 @@ fn issuers_and_a_single_issuer_setting_together_name_both_and_their_origins() {
         Ok(())
     });
 }
+
+/// Every `auth` setting, given a bad value in `Rocket.toml`'s
+/// `[release.auth]`: the error names the setting, where its value came
+/// from, and what is wrong. (Tables: `[release.auth.dpop]`, `.mtls`.)
+#[test]
+fn every_setting_s_bad_value_names_the_setting_and_where_it_came_from() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("", "issuer_base_url = \"ftp://x.example.test/\"", "issuer_base_url"),
+        ("", "audience = 5", "audience"),
+        ("", "issuer = 5", "issuer"),
+        ("", "jwks_uri = \"ftp://x.example.test/jwks\"", "jwks_uri"),
+        ("", "algorithms = [\"RS257\"]", "algorithms"),
+        ("", "clock_tolerance = -1", "clock_tolerance"),
+        ("", "jwks_cache_max_age = -1", "jwks_cache_max_age"),
+        ("", "jwks_cooldown = \"soon\"", "jwks_cooldown"),
+        ("", "jwks_timeout = 0", "jwks_timeout"),
+        ("", "jwks_launch_retry = -1", "jwks_launch_retry"),
+        ("", "allow_query_token = \"yes\"", "allow_query_token"),
+        ("", "token_cache_capacity = -1", "token_cache_capacity"),
+        ("", "token_cache_max_bytes = -1", "token_cache_max_bytes"),
+        ("", "max_token_size = -1", "max_token_size"),
+        ("", "secret = 5", "secret"),
+        ("", "token_signing_alg = \"RS257\"", "token_signing_alg"),
+        ("", "public_key = 5", "public_key"),
+        ("", "max_token_age = -1", "max_token_age"),
+        ("", "strict = \"yes\"", "strict"),
+        ("", "scope_claims = [\"roles\"]", "scope_claims"),
+        ("", "dev_issuer = \"yes\"", "dev_issuer"),
+        ("", "resource = \"ftp://api.example.test\"", "resource"),
+        ("", "scopes_supported = [5]", "scopes_supported"),
+        ("", "resource_name = 5", "resource_name"),
+        ("", "resource_documentation = 5", "resource_documentation"),
+        ("", "require_keys_at_launch = \"yes\"", "require_keys_at_launch"),
+        ("", "dynamic_issuers_max = -1", "dynamic_issuers_max"),
+        ("", "dynamic_issuer_idle = -1", "dynamic_issuer_idle"),
+        ("", "trusted_proxies = [\"10.0.0.0/40\"]", "trusted_proxies"),
+        ("", "proxy_headers = \"x-real-ip\"", "proxy_headers"),
+        ("", "unknown_setting = 1", "unknown_setting"),
+        (".dpop", "mode = \"sometimes\"", "dpop.mode"),
+        (".dpop", "iat_offset = 0", "dpop.iat_offset"),
+        (".dpop", "iat_leeway = -1", "dpop.iat_leeway"),
+        (".dpop", "algorithms = [\"HS256\"]", "dpop.algorithms"),
+        (".dpop", "replay_cache_capacity = 0", "dpop.replay_cache_capacity"),
+        (".dpop", "replay_quota = 0", "dpop.replay_quota"),
+        (".dpop", "replay_store = \"http://x.example.test\"", "dpop.replay_store"),
+        (".dpop", "replay_store_failure = \"panic\"", "dpop.replay_store_failure"),
+        (".dpop", "nonce = \"yes\"", "dpop.nonce"),
+        (".dpop", "nonce_secret = \"short\"", "dpop.nonce_secret"),
+        (".dpop", "nonce_lifetime = 0", "dpop.nonce_lifetime"),
+        (".dpop", "public_url = \"api.example.test\"", "dpop.public_url"),
+        (".mtls", "mode = \"sometimes\"", "mtls.mode"),
+        (".mtls", "proxy_header = \"X Bad\"", "mtls.proxy_header"),
+    ];
+    let mut wrong = Vec::new();
+    for (table, line, setting) in cases {
+        Jail::expect_with(|jail| {
+            jail.set_env("ROCKET_PROFILE", "release");
+            jail.create_file(
+                "Rocket.toml",
+                &format!(
+                    "[default.auth]\nissuer_base_url = \"https://t.example.test/\"\naudience = \"a\"\n\
+                     [release.auth{table}]\n{line}\n"
+                ),
+            )?;
+            let error = match Settings::from_figment(&figment()) {
+                Ok(_) => "accepted".to_owned(),
+                Err(error) => error.to_string(),
+            };
+            let named = error.contains(&format!("`auth.{setting}`"));
+            let placed = error.contains("(from Rocket.toml [release.auth])");
+            if !(named && placed) {
+                wrong.push(format!("{line}: {error}"));
+            }
+            Ok(())
+        });
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
