@@ -98,6 +98,16 @@ async fn the_scheme_name_is_case_insensitive() {
             send(&setup.client, "/api/private", &format!("{scheme} {token}"), &[&proof]).await;
         assert_eq!(response.status().code, 200, "{scheme}");
     }
+    // Malformed or empty credentials are described on the scheme used.
+    for (authorization, description) in
+        [("DPoP a b", "Malformed DPoP access token"), ("DPoP", "DPoP access token is empty")]
+    {
+        let proof = key.proof("GET", PRIVATE, &token);
+        let response = send(&setup.client, "/api/private", authorization, &[&proof]).await;
+        let (status, challenges, message) = answer(response).await;
+        assert_eq!((status, message.as_str()), (401, description));
+        assert_eq!(challenges[1], dpop_error("invalid_token", description));
+    }
 }
 
 #[tokio::test]

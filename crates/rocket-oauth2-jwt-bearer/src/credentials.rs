@@ -184,9 +184,16 @@ fn parse_credentials(
         _ => return Ok(None),
     };
 
-    match check_token_syntax(rest.trim_start_matches(' ')) {
-        Ok(token) => Ok(Some(Credentials { scheme, token })),
-        Err(error) => Err((scheme, error)),
+    match (check_token_syntax(rest.trim_start_matches(' ')), scheme) {
+        (Ok(token), _) => Ok(Some(Credentials { scheme, token })),
+        // The same faults, described on the scheme the client used.
+        (Err(AuthError::InvalidToken(TokenError::Empty)), Scheme::Dpop) => {
+            Err((scheme, AuthError::InvalidToken(TokenError::EmptyDpopToken)))
+        }
+        (Err(AuthError::InvalidToken(TokenError::MalformedCredentials)), Scheme::Dpop) => {
+            Err((scheme, AuthError::InvalidToken(TokenError::MalformedDpopCredentials)))
+        }
+        (Err(error), _) => Err((scheme, error)),
     }
 }
 
@@ -234,6 +241,12 @@ mod tests {
         assert_eq!(parse_authorization("Bearer"), invalid(TokenError::Empty));
         assert_eq!(parse_authorization("Bearer "), invalid(TokenError::Empty));
         assert_eq!(parse_authorization("bearer    "), invalid(TokenError::Empty));
+        // On the DPoP scheme, said on that scheme.
+        let dpop = |value| parse_credentials(value, true).map(|c| c.map(|c| c.token));
+        let on_dpop = |e| Err((Scheme::Dpop, AuthError::InvalidToken(e)));
+        assert_eq!(dpop("DPoP a b"), on_dpop(TokenError::MalformedDpopCredentials));
+        assert_eq!(dpop("dpop "), on_dpop(TokenError::EmptyDpopToken));
+        assert_eq!(dpop("DPoP abc"), Ok(Some("abc")));
         for bad in
             ["Bearer invalidToken abc", "Bearer a,b", "Bearer =", "Bearer a=b", "Bearer \"x\""]
         {

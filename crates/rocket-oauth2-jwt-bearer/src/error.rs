@@ -101,6 +101,10 @@ pub enum TokenError {
     Empty,
     /// Not the RFC 6750 `b64token` syntax, e.g. `Bearer invalidToken abc`.
     MalformedCredentials,
+    /// `Authorization: DPoP` with nothing after it.
+    EmptyDpopToken,
+    /// The `DPoP` scheme's token isn't the `b64token` syntax either.
+    MalformedDpopCredentials,
     /// Longer than `max_token_size`.
     TooLarge,
     /// Not three base64url segments, or a header that isn't a JSON object.
@@ -155,8 +159,10 @@ impl TokenError {
     /// A short stable code, for metrics labels.
     pub fn code(self) -> &'static str {
         match self {
-            TokenError::Empty => "empty",
-            TokenError::MalformedCredentials => "malformed_credentials",
+            TokenError::Empty | TokenError::EmptyDpopToken => "empty",
+            TokenError::MalformedCredentials | TokenError::MalformedDpopCredentials => {
+                "malformed_credentials"
+            }
             TokenError::TooLarge => "too_large",
             TokenError::Malformed => "malformed",
             TokenError::MalformedClaims => "malformed_claims",
@@ -186,6 +192,8 @@ impl TokenError {
         match self {
             TokenError::Empty => "Bearer token is empty",
             TokenError::MalformedCredentials => "Malformed bearer token",
+            TokenError::EmptyDpopToken => "DPoP access token is empty",
+            TokenError::MalformedDpopCredentials => "Malformed DPoP access token",
             TokenError::TooLarge => "Token is too large",
             TokenError::Malformed => "Invalid Compact JWS",
             TokenError::MalformedClaims => "JWT Claims Set must be a top-level JSON object",
@@ -701,6 +709,8 @@ mod tests {
         let mut all = vec![
             TokenError::Empty,
             TokenError::MalformedCredentials,
+            TokenError::EmptyDpopToken,
+            TokenError::MalformedDpopCredentials,
             TokenError::TooLarge,
             TokenError::Malformed,
             TokenError::MalformedClaims,
