@@ -315,3 +315,39 @@ async fn launch_retries_are_bounded() {
     let attempts = idp.jwks_hits();
     assert!((2..=4).contains(&attempts), "{attempts} attempts in a 1 s window");
 }
+
+#[rocket::async_test]
+async fn launch_waits_for_keys_as_long_as_jwks_launch_retry_says_and_no_longer() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+
+    // An issuer that refuses is retried until shortly before the deadline
+    // (the last attempt starts a quarter second before it), not given up
+    // on early.
+    idp.set_mode(Mode::Status(503));
+    let started = std::time::Instant::now();
+    let reason = connect_error(figment(&idp, json!({"jwks_launch_retry": 3}))).await;
+    let took = started.elapsed();
+    assert!(reason.contains("answered 503"), "{reason}");
+    assert!(took >= Duration::from_millis(2600), "gave up after {took:?}");
+    assert!(took < Duration::from_millis(3400), "took {took:?}");
+
+    // One that hangs is cut at the deadline, though each request may take
+    // jwks_timeout (5 s); with require_keys_at_launch = false launch goes
+    // on then, without it.
+    idp.set_mode(Mode::Hang);
+    let settings = json!({"jwks_launch_retry": 1, "jwks_timeout": 5});
+    let started = std::time::Instant::now();
+    let reason = connect_error(figment(&idp, settings.clone())).await;
+    let took = started.elapsed();
+    assert!(reason.contains("no keys within jwks_launch_retry (1s)"), "{reason}");
+    assert!(took < Duration::from_millis(1800), "took {took:?}");
+
+    let mut settings = settings;
+    settings["require_keys_at_launch"] = json!(false);
+    let started = std::time::Instant::now();
+    let client = client_for(figment(&idp, settings)).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1800), "launch took {took:?}");
+    drop(client);
+}

@@ -5,7 +5,7 @@
 //! launch by at most `jwks_launch_retry`, never another issuer's load.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::algorithms::AlgSet;
 use crate::fairing::LaunchError;
@@ -46,7 +46,14 @@ pub(crate) async fn connect(
         let task = {
             let (settings, issuer) = (settings.clone(), issuer.clone());
             tokio::spawn(async move {
-                with_retries(&settings, || load_issuer(&settings, &issuer)).await
+                let cut = || LaunchError::KeySet {
+                    url: issuer.label(),
+                    cause: format!(
+                        "no keys within jwks_launch_retry ({:?})",
+                        settings.jwks_launch_retry()
+                    ),
+                };
+                with_retries(&settings, || load_issuer(&settings, &issuer), cut).await
             })
         };
         loads.push((issuer.clone(), task));
@@ -90,21 +97,41 @@ pub(crate) async fn connect(
     Ok(Verifier::new(Policy::from_settings(settings), issuers))
 }
 
+/// How long before the launch deadline the last attempt starts.
+const LAST_TRY: Duration = Duration::from_millis(250);
+
 /// Runs `attempt` until it succeeds or `jwks_launch_retry` has passed,
-/// doubling the delay from 250 ms.
-async fn with_retries<T, F, Fut>(settings: &Settings, attempt: F) -> Result<T, LaunchError>
+/// doubling the delay from 250 ms; the last attempt starts [`LAST_TRY`]
+/// before the deadline. The deadline is firm: an attempt still under way
+/// then is cut (its error made by `cut`), so that a hanging issuer holds
+/// launch no longer than the setting says. With `jwks_launch_retry = 0`,
+/// one attempt, bounded by `jwks_timeout` alone.
+async fn with_retries<T, F, Fut>(
+    settings: &Settings,
+    attempt: F,
+    cut: impl Fn() -> LaunchError,
+) -> Result<T, LaunchError>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, LaunchError>>,
 {
-    let give_up = Instant::now() + settings.jwks_launch_retry();
+    let retry = settings.jwks_launch_retry();
+    let give_up = tokio::time::Instant::now() + retry;
     let mut delay = Duration::from_millis(250);
     loop {
-        match attempt().await {
+        let outcome = match retry.is_zero() {
+            true => attempt().await,
+            false => {
+                tokio::time::timeout_at(give_up, attempt()).await.unwrap_or_else(|_| Err(cut()))
+            }
+        };
+        let left = give_up.saturating_duration_since(tokio::time::Instant::now());
+        match outcome {
             Ok(value) => return Ok(value),
-            Err(reason) if Instant::now() + delay < give_up => {
-                log::warn!("JWT auth: {reason}; retrying in {delay:?}");
-                tokio::time::sleep(delay).await;
+            Err(reason) if left > LAST_TRY => {
+                let wait = delay.min(left - LAST_TRY);
+                log::warn!("JWT auth: {reason}; retrying in {wait:?}");
+                tokio::time::sleep(wait).await;
                 delay *= 2;
             }
             Err(reason) => return Err(reason),

@@ -188,6 +188,9 @@ pub struct IssuerSettings {
     pub(crate) token_signing_alg: Option<Algorithm>,
     /// How errors and logs name it: `auth` or `auth.issuers[1]`.
     pub(crate) setting: String,
+    /// `issuer_base_url` as written (trimmed, without a `/.well-known/`
+    /// suffix), when it was given.
+    pub(crate) base_url_as_written: Option<String>,
 }
 
 impl IssuerSettings {
@@ -227,11 +230,10 @@ impl IssuerSettings {
     /// slash added or taken away), for the metadata's
     /// `authorization_servers` until the exact `iss` is known.
     pub(crate) fn as_configured(&self) -> String {
-        match &self.source {
-            KeySource::Secret { issuer: IssuerFrom::Discovered(url), .. }
-            | KeySource::Jwks(JwksFrom::Discovery { base_url: url, issuer: None, .. }) => {
-                let text = url.as_str();
-                text.find("/.well-known/").map_or(text, |at| &text[..at]).to_owned()
+        match (&self.source, &self.base_url_as_written) {
+            (KeySource::Secret { issuer: IssuerFrom::Discovered(_), .. }, Some(written))
+            | (KeySource::Jwks(JwksFrom::Discovery { issuer: None, .. }), Some(written)) => {
+                written.clone()
             }
             _ => self.label(),
         }
@@ -369,6 +371,10 @@ impl IssuerCheck<'_> {
             allowed,
             token_signing_alg: fields.token_signing_alg,
             setting: self.entry().map_or_else(|| "auth".to_owned(), |e| format!("auth.{e}")),
+            base_url_as_written: fields.issuer_base_url.as_deref().map(|base| {
+                let base = base.trim();
+                base.find("/.well-known/").map_or(base, |at| &base[..at]).to_owned()
+            }),
         })
     }
 

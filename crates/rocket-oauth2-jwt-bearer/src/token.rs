@@ -145,6 +145,7 @@ impl Verifier {
             allowed: algorithms,
             token_signing_alg: None,
             setting: "auth".to_owned(),
+            base_url_as_written: None,
         };
         let issuer = TrustedIssuer::loaded(settings, &[], issuer.to_owned(), keys);
         Self::new(policy, Issuers::single(issuer))
