@@ -254,7 +254,7 @@ struct MethodNotAllowed;
 
 impl<'r> Responder<'r, 'static> for MethodNotAllowed {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let body = Json(crate::error::ErrorBody { message: "Method Not Allowed" });
+        let body = Json(json!({ "message": "Method Not Allowed" }));
         let mut response = body.respond_to(req)?;
         response.set_status(Status::MethodNotAllowed);
         response.set_header(Header::new("Allow", "GET, HEAD, OPTIONS"));

@@ -96,42 +96,28 @@ pub(crate) enum Eviction {
     Unknown,
     /// No memory limit, or `noeviction`: a full store refuses writes.
     Refuses,
-    /// A memory limit with a policy that evicts keys (the policy's name).
-    Evicts(&'static str),
+    /// A memory limit with a policy that evicts keys.
+    Evicts,
 }
 
 /// What is known of the store's memory behaviour, for readiness and
 /// metrics.
 #[derive(Debug, Default)]
 pub(crate) struct Health {
-    /// 0: unknown; 1: refuses; 2+: evicts, by policy (see [`POLICIES`]).
+    /// 0: unknown; 1: refuses; 2: evicts.
     eviction: AtomicU8,
     /// `evicted_keys` from the store's `INFO stats` when last read.
     evicted_keys: AtomicU64,
     warned: AtomicBool,
 }
 
-/// The evicting policies, by the code [`Health`] keeps them as (their
-/// index plus 2).
-const POLICIES: [&str; 7] = [
-    "volatile-ttl",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-];
-
 impl Health {
     /// Whether, and how, the store may drop records.
     pub(crate) fn eviction(&self) -> Eviction {
         match self.eviction.load(Ordering::Relaxed) {
-            0 => Eviction::Unknown,
             1 => Eviction::Refuses,
-            n => {
-                POLICIES.get(usize::from(n) - 2).map_or(Eviction::Unknown, |p| Eviction::Evicts(p))
-            }
+            2 => Eviction::Evicts,
+            _ => Eviction::Unknown,
         }
     }
 
@@ -141,14 +127,16 @@ impl Health {
     }
 
     fn update(&self, policy: Option<&str>, max_memory: Option<u64>, evicted: Option<u64>) {
+        // Every policy but `noeviction` (`volatile-*`, `allkeys-*`) evicts
+        // under a memory limit.
         let code = match (policy, max_memory) {
             (Some(_), Some(0)) | (Some("noeviction"), _) => 1,
-            (Some(policy), _) => POLICIES.iter().position(|p| *p == policy).map_or(0, |i| i + 2),
+            (Some(_), _) => 2,
             (None, _) => 0,
         };
-        self.eviction.store(code as u8, Ordering::Relaxed);
+        self.eviction.store(code, Ordering::Relaxed);
         let before = evicted.map(|now| self.evicted_keys.swap(now, Ordering::Relaxed));
-        let evicting = matches!(self.eviction(), Eviction::Evicts(_));
+        let evicting = self.eviction() == Eviction::Evicts;
         // Any eviction counts, the first reading's too: the store is one
         // that evicts, whatever it evicted.
         let evicted_more = matches!((before, evicted), (Some(b), Some(n)) if n > b);
@@ -284,9 +272,9 @@ mod tests {
         health.update(Some("volatile-ttl"), Some(0), Some(0));
         assert_eq!(health.eviction(), Eviction::Refuses, "no memory limit: nothing evicted");
         health.update(Some("volatile-ttl"), Some(1 << 20), Some(0));
-        assert_eq!(health.eviction(), Eviction::Evicts("volatile-ttl"));
+        assert_eq!(health.eviction(), Eviction::Evicts);
         health.update(Some("allkeys-lru"), None, Some(7));
-        assert_eq!(health.eviction(), Eviction::Evicts("allkeys-lru"));
+        assert_eq!(health.eviction(), Eviction::Evicts);
         assert_eq!(health.evicted_keys(), 7);
         health.update(None, None, None);
         assert_eq!(health.eviction(), Eviction::Unknown);

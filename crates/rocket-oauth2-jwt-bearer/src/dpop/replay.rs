@@ -180,7 +180,7 @@ impl ReplayGuard {
             return match store.health().eviction() {
                 Eviction::Unknown => None,
                 Eviction::Refuses => Some(false),
-                Eviction::Evicts(_) => Some(true),
+                Eviction::Evicts => Some(true),
             };
         }
         None
