@@ -9,32 +9,12 @@ mod common;
 use common::dpop::{ath, unique_id, DpopKey};
 use common::redis::RedisServer;
 use common::*;
-use rocket::http::Header;
-use rocket::local::asynchronous::Client;
 use serde_json::{json, Value};
 
 const PRIVATE: &str = "https://api.example.test/api/private";
 
 async fn setup(dpop: Value) -> DpopService {
     DpopService::start(dpop).await
-}
-
-/// Status, the `WWW-Authenticate` and `Retry-After` fields (as `Name:
-/// value` lines) and the message of a DPoP request.
-async fn call(client: &Client, token: &str, proof: &str) -> (u16, Vec<String>, String) {
-    let response = client
-        .get("/api/private")
-        .header(Header::new("Authorization", format!("DPoP {token}")))
-        .header(Header::new("DPoP", proof.to_owned()))
-        .dispatch()
-        .await;
-    let status = response.status().code;
-    let headers = ["WWW-Authenticate", "Retry-After"]
-        .iter()
-        .flat_map(|name| response.headers().get(name).map(move |v| format!("{name}: {v}")))
-        .collect();
-    let body: Value = response.into_json().await.unwrap_or_default();
-    (status, headers, body["message"].as_str().unwrap_or_default().to_owned())
 }
 
 async fn metric(service: &DpopService, name: &str) -> i64 {
@@ -65,27 +45,31 @@ async fn proofs_dated_into_the_future_by_one_key_never_lock_out_another_client()
 
     // Each honest client is served before the flood...
     for (key, token) in &honest {
-        assert_eq!(call(&setup.client, token, &key.proof("GET", PRIVATE, token)).await.0, 200);
+        assert_eq!(dpop_call(&setup.client, token, &key.proof("GET", PRIVATE, token)).await.0, 200);
     }
     // ...then one token holder sends proofs at the edge of the leeway (30 s),
     // three times the whole cache...
     for _ in 0..600 {
-        let (status, _, message) =
-            call(&setup.client, &flooder_token, &proof_at(&flooder, &flooder_token, now() + 29))
-                .await;
+        let (status, _, message) = dpop_call(
+            &setup.client,
+            &flooder_token,
+            &proof_at(&flooder, &flooder_token, now() + 29),
+        )
+        .await;
         assert!(status == 200 || status == 401, "{status} {message}");
     }
     // ...and every honest client's fresh proof is still accepted.
     for round in 0..3 {
         for (i, (key, token)) in honest.iter().enumerate() {
             let (status, _, message) =
-                call(&setup.client, token, &key.proof("GET", PRIVATE, token)).await;
+                dpop_call(&setup.client, token, &key.proof("GET", PRIVATE, token)).await;
             assert_eq!(status, 200, "client {i}, round {round}: {message}");
         }
     }
     // The flood only shrank the flooder's own window.
     let (status, _, message) =
-        call(&setup.client, &flooder_token, &flooder.proof("GET", PRIVATE, &flooder_token)).await;
+        dpop_call(&setup.client, &flooder_token, &flooder.proof("GET", PRIVATE, &flooder_token))
+            .await;
     assert_eq!((status, message.as_str()), (401, "DPoP proof is too old for the replay window"));
     assert!(metric(&setup, "dpop_replay_cache_proofs").await <= 200);
 }
@@ -118,12 +102,12 @@ async fn a_request_without_a_valid_token_never_reaches_the_proofs_crypto() {
     let (proof, _) = costly_proof(8192, "AQAB", junk_token);
     // The token is checked before the proof's key and signature: the
     // answer is about the token, and the 8192-bit key was never used.
-    let (status, challenges, message) = call(&setup.client, junk_token, &proof).await;
+    let (status, challenges, message) = dpop_call(&setup.client, junk_token, &proof).await;
     assert_eq!(status, 401);
     assert!(challenges.iter().any(|c| c.contains("error=\"invalid_token\"")), "{challenges:?}");
     assert_eq!(message, "signature verification failed");
     // A proof whose form is wrong is still refused first, for free.
-    let (status, _, message) = call(&setup.client, junk_token, "a.b").await;
+    let (status, _, message) = dpop_call(&setup.client, junk_token, "a.b").await;
     assert_eq!((status, message.as_str()), (401, "DPoP proof is not a valid compact JWS"));
 
     // With a valid token bound to it, a proof key dearer than what
@@ -133,7 +117,7 @@ async fn a_request_without_a_valid_token_never_reaches_the_proofs_crypto() {
         let (_, jkt) = costly_proof(bits, e, "");
         let token = setup.bound_to(&jkt);
         let (proof, _) = costly_proof(bits, e, &token);
-        let (status, _, message) = call(&setup.client, &token, &proof).await;
+        let (status, _, message) = dpop_call(&setup.client, &token, &proof).await;
         assert_eq!((status, message.as_str()), (401, bad_key), "{bits} bits, e {e}");
     }
     // An RSA-4096 key with exponent 65537 is within bounds: only its
@@ -141,7 +125,7 @@ async fn a_request_without_a_valid_token_never_reaches_the_proofs_crypto() {
     let (_, jkt) = costly_proof(4096, "AQAB", "");
     let token = setup.bound_to(&jkt);
     let (proof, _) = costly_proof(4096, "AQAB", &token);
-    let (status, _, message) = call(&setup.client, &token, &proof).await;
+    let (status, _, message) = dpop_call(&setup.client, &token, &proof).await;
     assert_eq!((status, message.as_str()), (401, "DPoP proof signature verification failed"));
 }
 
@@ -170,7 +154,7 @@ async fn a_key_past_its_share_of_the_store_shrinks_only_its_own_window_and_fills
     let proofs: Vec<String> =
         (0..50).map(|i| proof_at(&flooder, &flooder_token, now - 100 + i)).collect();
     for proof in &proofs {
-        assert_eq!(call(&a.client, &flooder_token, proof).await.0, 200);
+        assert_eq!(dpop_call(&a.client, &flooder_token, proof).await.0, 200);
     }
     let held = redis.command(
         r#"EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', 'dpop:*:proofs')) do n = n + redis.call('ZCARD', k) end return n" 0"#,
@@ -178,14 +162,14 @@ async fn a_key_past_its_share_of_the_store_shrinks_only_its_own_window_and_fills
     assert_eq!(held, ":5", "the flooder's share of the store");
     // Replayed to replica b, whose own cache never saw them: a proof the
     // store dropped is refused as too old, one it kept as used.
-    let (status, _, message) = call(&b, &flooder_token, &proofs[10]).await;
+    let (status, _, message) = dpop_call(&b, &flooder_token, &proofs[10]).await;
     assert_eq!((status, message.as_str()), (401, "DPoP proof is too old for the replay window"));
-    let (status, _, message) = call(&b, &flooder_token, &proofs[49]).await;
+    let (status, _, message) = dpop_call(&b, &flooder_token, &proofs[49]).await;
     assert_eq!((status, message.as_str()), (401, "DPoP proof has been used before"));
     // Nobody else is affected, at either replica.
     for client in [&a.client, &b] {
         let proof = honest.proof("GET", PRIVATE, &honest_token);
-        assert_eq!(call(client, &honest_token, &proof).await.0, 200);
+        assert_eq!(dpop_call(client, &honest_token, &proof).await.0, 200);
     }
     assert_eq!(redis.command("DBSIZE"), ":3", "two keys' proofs, the flooder's watermark");
 }
@@ -207,7 +191,10 @@ async fn a_store_that_may_evict_records_is_reported() {
         let key = DpopKey::es256();
         let token = setup.bound_to(&key.jkt());
         // The first request has the store looked at, in the background.
-        assert_eq!(call(&setup.client, &token, &key.proof("GET", PRIVATE, &token)).await.0, 200);
+        assert_eq!(
+            dpop_call(&setup.client, &token, &key.proof("GET", PRIVATE, &token)).await.0,
+            200
+        );
         let mut seen = Value::Null;
         for _ in 0..100 {
             let ready: Value =
@@ -232,7 +219,10 @@ async fn refused_proofs_take_no_room_while_the_store_is_down_in_reject_mode() {
     let token = setup.bound_to(&key.jkt());
     redis.stop();
     for _ in 0..300 {
-        assert_eq!(call(&setup.client, &token, &key.proof("GET", PRIVATE, &token)).await.0, 503);
+        assert_eq!(
+            dpop_call(&setup.client, &token, &key.proof("GET", PRIVATE, &token)).await.0,
+            503
+        );
     }
     assert_eq!(metric(&setup, "dpop_replay_cache_proofs").await, 0);
 }

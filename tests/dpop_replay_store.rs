@@ -45,15 +45,8 @@ impl Replicas {
 
 /// Status and message of a DPoP request to `client`.
 async fn call(client: &Client, token: &str, proof: &str) -> (u16, String) {
-    let response = client
-        .get("/api/private")
-        .header(Header::new("Authorization", format!("DPoP {token}")))
-        .header(Header::new("DPoP", proof.to_owned()))
-        .dispatch()
-        .await;
-    let status = response.status().code;
-    let body: Value = response.into_json().await.unwrap_or_default();
-    (status, body["message"].as_str().unwrap_or_default().to_owned())
+    let (status, _, message) = dpop_call(client, token, proof).await;
+    (status, message)
 }
 
 const REPLAYED: (u16, &str) = (401, "DPoP proof has been used before");

@@ -164,3 +164,18 @@ impl DpopService {
         self.signer.token(&good_claims(&self.idp))
     }
 }
+
+/// Status, `WWW-Authenticate` fields and JSON message of a GET of
+/// `/api/private` with `Authorization: DPoP <token>` and `proof`.
+pub async fn dpop_call(client: &Client, token: &str, proof: &str) -> (u16, Vec<String>, String) {
+    let response = client
+        .get("/api/private")
+        .header(rocket::http::Header::new("Authorization", format!("DPoP {token}")))
+        .header(rocket::http::Header::new("DPoP", proof.to_owned()))
+        .dispatch()
+        .await;
+    let status = response.status().code;
+    let challenges = response.headers().get("WWW-Authenticate").map(String::from).collect();
+    let body: Value = response.into_json().await.unwrap_or_default();
+    (status, challenges, body["message"].as_str().unwrap_or_default().to_owned())
+}
