@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use serde::de::{self, MapAccess, SeqAccess};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -117,6 +117,52 @@ impl Claims {
     /// One claim by name, e.g. `claims.get("https://example.com/roles")`.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.raw().get(name)
+    }
+
+    /// The claims as your own type: the registered ones checked here, the
+    /// custom ones typed as you declare them. Fails only when the payload
+    /// doesn't fit `T` (a claim of the wrong type, a required one missing).
+    ///
+    /// ```rust
+    /// use rocket_oauth2_jwt_bearer::{AuthError, BearerToken};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct MyClaims {
+    ///     sub: String,
+    ///     #[serde(rename = "https://example.com/roles", default)]
+    ///     roles: Vec<String>,
+    /// }
+    ///
+    /// #[rocket::get("/roles")]
+    /// fn roles(token: BearerToken) -> Result<String, AuthError> {
+    ///     let mine: MyClaims = token
+    ///         .claims()
+    ///         .deserialize()
+    ///         .map_err(|_| AuthError::claim_check("Unexpected custom claims"))?;
+    ///     Ok(format!("{}: {}", mine.sub, mine.roles.join(", ")))
+    /// }
+    /// ```
+    pub fn deserialize<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.payload)
+    }
+}
+
+/// The token's payload exactly as sent (the Express library's
+/// `req.auth.payload`): every claim, registered or not.
+///
+/// ```rust
+/// # use rocket_oauth2_jwt_bearer::BearerToken;
+/// use rocket::serde::json::Json;
+///
+/// #[rocket::get("/claims")]
+/// fn claims(token: BearerToken) -> Json<rocket_oauth2_jwt_bearer::Claims> {
+///     Json(token.claims().clone())
+/// }
+/// ```
+impl Serialize for Claims {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.raw().serialize(serializer)
     }
 }
 

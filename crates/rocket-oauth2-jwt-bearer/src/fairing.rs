@@ -42,15 +42,21 @@ use crate::guards::Authenticated;
 use crate::mtls::Mtls;
 use crate::resolver::IssuerResolver;
 use crate::resource_metadata::ResourceMetadata;
-use crate::settings::{ConfigError, Settings};
+use crate::settings::{ConfigError, NamedVariables, Settings};
 use crate::token::Verifier;
 
 /// Loads and refreshes the issuers' keys, and manages what the guards
 /// verify tokens with. Attach it once; a second one replaces the first.
-#[derive(Default)]
 pub struct JwtAuth {
     settings: Option<Settings>,
     resolver: Option<Arc<dyn IssuerResolver>>,
+    register_catchers: bool,
+}
+
+impl Default for JwtAuth {
+    fn default() -> Self {
+        JwtAuth { settings: None, resolver: None, register_catchers: true }
+    }
 }
 
 impl fmt::Debug for JwtAuth {
@@ -58,15 +64,33 @@ impl fmt::Debug for JwtAuth {
         f.debug_struct("JwtAuth")
             .field("settings", &self.settings)
             .field("resolver", &self.resolver.is_some())
+            .field("register_catchers", &self.register_catchers)
             .finish()
     }
 }
 
 impl JwtAuth {
     /// The fairing, configured from the `auth` table of Rocket's figment
-    /// (`Rocket.toml`, `ROCKET_AUTH`, ...).
+    /// (`Rocket.toml`, `ROCKET_AUTH`, ...) and, as in the Express library,
+    /// from the variables `ISSUER_BASE_URL`, `AUDIENCE`, `ISSUER`,
+    /// `JWKS_URI`, `SECRET` and `TOKEN_SIGNING_ALG`, which override it (see
+    /// [`NamedVariables`](crate::NamedVariables)).
     pub fn fairing() -> Self {
         JwtAuth::default()
+    }
+
+    /// Doesn't register the catchers that answer refusals at `/`.
+    ///
+    /// By default the fairing registers, at `/`, a catcher for each status
+    /// a guard refuses with (400, 401, 403, 500, 503) that the app left
+    /// without one there: a refusal is answered with its challenge and JSON
+    /// body, any other error as Rocket would. Catchers the app registers
+    /// itself, such as [`catchers()`](crate::catchers) under `/api`, take
+    /// precedence either way. Without them, an app must register catchers
+    /// that render refusals, or its 401s go out without `WWW-Authenticate`.
+    pub fn without_catchers(mut self) -> Self {
+        self.register_catchers = false;
+        self
     }
 
     /// Also trusts the issuers `resolver` approves at run time, besides the
@@ -89,7 +113,7 @@ impl JwtAuth {
     /// # Ok::<(), rocket_oauth2_jwt_bearer::ConfigError>(())
     /// ```
     pub fn with_settings(settings: Settings) -> Self {
-        JwtAuth { settings: Some(settings), resolver: None }
+        JwtAuth { settings: Some(settings), ..JwtAuth::default() }
     }
 }
 
@@ -192,7 +216,10 @@ impl Fairing for JwtAuth {
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         let settings = match &self.settings {
             Some(settings) => Ok(settings.clone()),
-            None => Settings::from_figment(rocket.figment()),
+            None => {
+                let figment = NamedVariables::from_env().merge_into(rocket.figment().clone());
+                Settings::from_figment(&figment)
+            }
         };
         let settings = match settings {
             Ok(settings) => settings,
@@ -226,7 +253,11 @@ impl Fairing for JwtAuth {
             }
         };
         let mtls = Mtls::new(&settings.mtls, settings.trusted_proxies.clone());
-        let rocket = serve_metadata(rocket, &settings, &verifier, &mtls);
+        let mut rocket = serve_metadata(rocket, &settings, &verifier, &mtls);
+        if self.register_catchers {
+            let catchers = crate::catchers::for_refusals(&rocket);
+            rocket = rocket.register("/", catchers);
+        }
         Ok(rocket
             .manage(verifier)
             .manage(dpop)

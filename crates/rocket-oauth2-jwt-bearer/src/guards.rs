@@ -35,6 +35,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
 use serde_json::Value;
 
 use crate::binding::Binding;
@@ -42,6 +43,7 @@ use crate::claims::Claims;
 use crate::credentials::{self, Scheme};
 use crate::dpop::{Dpop, DpopMode};
 use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure, TokenError};
+use crate::jose_header::JoseHeader;
 use crate::mtls::Mtls;
 use crate::token::Verifier;
 
@@ -52,6 +54,7 @@ use crate::token::Verifier;
 pub struct BearerToken {
     claims: Arc<Claims>,
     binding: Binding,
+    token: Arc<str>,
 }
 
 impl BearerToken {
@@ -75,6 +78,39 @@ impl BearerToken {
     /// ```
     pub fn binding(&self) -> &Binding {
         &self.binding
+    }
+
+    /// The access token as the client sent it (the Express library's
+    /// `req.auth.token`), e.g. to call a downstream API on the user's
+    /// behalf. Never log it.
+    ///
+    /// ```rust
+    /// # use rocket_oauth2_jwt_bearer::BearerToken;
+    /// #[rocket::get("/upstream")]
+    /// fn upstream(token: BearerToken) -> String {
+    ///     let authorization = format!("Bearer {}", token.token());
+    ///     // reqwest::Client::new().get(URL).header("Authorization", authorization) ...
+    ///     # let _ = authorization;
+    ///     "called".into()
+    /// }
+    /// ```
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The token's JOSE header (`req.auth.header`), decoded on each call.
+    ///
+    /// ```rust
+    /// # use rocket_oauth2_jwt_bearer::BearerToken;
+    /// #[rocket::get("/kid")]
+    /// fn kid(token: BearerToken) -> String {
+    ///     let header = token.header();
+    ///     format!("{} signed by {}", header.alg, header.kid.as_deref().unwrap_or("?"))
+    /// }
+    /// ```
+    pub fn header(&self) -> JoseHeader {
+        // The token verified, so its header decodes.
+        JoseHeader::of(&self.token).unwrap_or_default()
     }
 }
 
@@ -127,7 +163,7 @@ impl BearerToken {
             }
         };
         req.local_cache(|| Some(Authenticated));
-        Ok(BearerToken { claims, binding })
+        Ok(BearerToken { claims, binding, token: credentials.token.into() })
     }
 
     /// Requires claim `name` to equal `expected` (the Express library's
@@ -172,9 +208,7 @@ impl BearerToken {
     ) -> Result<(), AuthError> {
         match check(&self.claims) {
             true => Ok(()),
-            false => {
-                Err(AuthError::ClaimCheck { description: sanitize_description(description).into() })
-            }
+            false => Err(AuthError::claim_check(description)),
         }
     }
 
@@ -185,20 +219,75 @@ impl BearerToken {
     ) -> Result<(), AuthError> {
         match check(&self.claims) {
             true => Ok(()),
-            false => {
-                let description = sanitize_description(&format!("Unexpected '{name}' value"));
-                Err(AuthError::ClaimCheck { description: description.into() })
-            }
+            false => Err(AuthError::claim_check(&format!("Unexpected '{name}' value"))),
         }
     }
 }
 
-/// Records `error` for the catcher and logs it at debug level (never the
-/// token), then fails the guard.
+impl AuthError {
+    /// A 403 `insufficient_scope` refusal with `description` as its
+    /// `error_description`: what [`BearerToken::claim_check`] answers. Give
+    /// a fixed reason (never a claim's value); characters RFC 6750 doesn't
+    /// allow there are replaced by `?`.
+    pub fn claim_check(description: &str) -> Self {
+        AuthError::ClaimCheck { description: sanitize_description(description).into() }
+    }
+
+    /// Refuses the request from a request guard of your own, exactly as the
+    /// crate's guards do: the refusal is logged (at debug level, never the
+    /// token), recorded for the catchers and the metrics, and answered with
+    /// its status, `WWW-Authenticate` challenge and JSON body.
+    ///
+    /// ```rust
+    /// use rocket::request::{FromRequest, Outcome, Request};
+    /// use rocket_oauth2_jwt_bearer::{AuthError, BearerToken};
+    ///
+    /// /// A token issued to a member of organization `org_1`.
+    /// struct OrgMember(BearerToken);
+    ///
+    /// #[rocket::async_trait]
+    /// impl<'r> FromRequest<'r> for OrgMember {
+    ///     type Error = AuthError;
+    ///
+    ///     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+    ///         let token = rocket::outcome::try_outcome!(req.guard::<BearerToken>().await);
+    ///         match token.claim_equals("org_id", "org_1") {
+    ///             Ok(()) => Outcome::Success(OrgMember(token)),
+    ///             Err(error) => error.refuse(req),
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn refuse<T>(self, req: &Request<'_>) -> Outcome<T, AuthError> {
+        log::debug!("{} {}: refused: {self}", req.method(), req.uri().path());
+        RecordedFailure::record(req, &self);
+        Outcome::Error((self.status(), self))
+    }
+}
+
+/// Launch stops when a route uses one of these guards and the fairing that
+/// manages what they verify with is missing: a Rocket [`Sentinel`], as
+/// `rocket_db_pools` does for its connections.
+fn fairing_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
+    if rocket.state::<Verifier>().is_some() {
+        return false;
+    }
+    log::error!(
+        "JWT auth: a route uses the `{guard}` guard, but the `JwtAuth` fairing is not \
+         attached: add `.attach(JwtAuth::fairing())`"
+    );
+    true
+}
+
+/// The one exit of every guard here: see [`AuthError::refuse`].
 fn refuse<T>(req: &Request<'_>, error: AuthError) -> Outcome<T, AuthError> {
-    log::debug!("{} {}: refused: {error}", req.method(), req.uri().path());
-    RecordedFailure::record(req, &error);
-    Outcome::Error((error.status(), error))
+    error.refuse(req)
+}
+
+impl Sentinel for BearerToken {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing(rocket, "BearerToken")
+    }
 }
 
 #[rocket::async_trait]
@@ -235,6 +324,12 @@ impl<'r> FromRequest<'r> for BearerToken {
 #[derive(Debug, Clone)]
 pub struct MaybeBearer(pub Option<BearerToken>);
 
+impl Sentinel for MaybeBearer {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing(rocket, "MaybeBearer")
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for MaybeBearer {
     type Error = AuthError;
@@ -268,6 +363,12 @@ impl Deref for DpopBound {
 
     fn deref(&self) -> &BearerToken {
         &self.0
+    }
+}
+
+impl Sentinel for DpopBound {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing(rocket, "DpopBound")
     }
 }
 
@@ -403,6 +504,12 @@ macro_rules! scope_guard {
             }
         }
 
+        impl<$param: $bound> Sentinel for $guard<$param> {
+            fn abort(rocket: &Rocket<Ignite>) -> bool {
+                fairing_missing(rocket, stringify!($guard))
+            }
+        }
+
         #[rocket::async_trait]
         impl<'r, $param: $bound> FromRequest<'r> for $guard<$param> {
             type Error = AuthError;
@@ -448,3 +555,77 @@ scope_guard!(
     &[P::NAME],
     Rule::AllPermissions
 );
+
+/// A rule on a token's claims that a route can require with [`Satisfies`]:
+/// the guard form of [`BearerToken::claim_check`].
+///
+/// ```rust
+/// use rocket_oauth2_jwt_bearer::{ClaimRule, Claims, Satisfies};
+///
+/// /// Tokens issued to a member of organization `org_1`.
+/// struct OrgOne;
+///
+/// impl ClaimRule for OrgOne {
+///     const DESCRIPTION: &'static str = "Unexpected 'org_id' value";
+///
+///     fn check(claims: &Claims) -> bool {
+///         claims.get("org_id").and_then(|v| v.as_str()) == Some("org_1")
+///     }
+/// }
+///
+/// #[rocket::get("/org")]
+/// fn org(token: Satisfies<OrgOne>) -> String {
+///     format!("welcome {:?}", token.claims().subject)
+/// }
+/// ```
+pub trait ClaimRule: Send + Sync + 'static {
+    /// The fixed `error_description` of the 403 `insufficient_scope` when
+    /// the rule fails: never a claim's value.
+    const DESCRIPTION: &'static str;
+
+    /// Whether `claims` satisfy the rule.
+    fn check(claims: &Claims) -> bool;
+}
+
+/// A [`BearerToken`] whose claims satisfy the [`ClaimRule`] `R`; 403
+/// `insufficient_scope` with `R::DESCRIPTION` otherwise. Derefs to the
+/// [`BearerToken`].
+pub struct Satisfies<R: ClaimRule> {
+    token: BearerToken,
+    rule: PhantomData<fn() -> R>,
+}
+
+impl<R: ClaimRule> Deref for Satisfies<R> {
+    type Target = BearerToken;
+
+    fn deref(&self) -> &BearerToken {
+        &self.token
+    }
+}
+
+impl<R: ClaimRule> fmt::Debug for Satisfies<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Satisfies").field(&R::DESCRIPTION).field(&self.token).finish()
+    }
+}
+
+impl<R: ClaimRule> Sentinel for Satisfies<R> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        fairing_missing(rocket, "Satisfies")
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, R: ClaimRule> FromRequest<'r> for Satisfies<R> {
+    type Error = AuthError;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match BearerToken::verified(req).await {
+            Ok(token) if R::check(token.claims()) => {
+                Outcome::Success(Satisfies { token: token.clone(), rule: PhantomData })
+            }
+            Ok(_) => refuse(req, AuthError::claim_check(R::DESCRIPTION)),
+            Err(error) => refuse(req, error.clone()),
+        }
+    }
+}

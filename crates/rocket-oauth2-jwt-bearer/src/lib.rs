@@ -113,6 +113,7 @@ mod fetch;
 mod guards;
 mod issuer_settings;
 mod issuers;
+mod jose_header;
 mod jwk;
 mod jwks;
 mod key_checks;
@@ -139,10 +140,11 @@ pub use dpop::DpopMode;
 pub use error::{AuthError, Claim, ProofError, RequestError, TokenError};
 pub use fairing::{JwtAuth, LaunchError};
 pub use guards::{
-    AnyScope, BearerToken, DpopBound, HasPermission, HasScope, HasScopes, MaybeBearer, Scope,
-    ScopeSet,
+    AnyScope, BearerToken, ClaimRule, DpopBound, HasPermission, HasScope, HasScopes, MaybeBearer,
+    Satisfies, Scope, ScopeSet,
 };
 pub use issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
+pub use jose_header::JoseHeader;
 #[cfg(feature = "metrics")]
 pub use metrics::Metrics;
 pub use mtls::MtlsMode;
