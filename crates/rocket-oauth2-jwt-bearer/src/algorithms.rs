@@ -11,7 +11,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A JWS `alg` (RFC 7518 §3.1, RFC 8037, RFC 8812, RFC 9864).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -110,6 +110,12 @@ impl fmt::Display for Algorithm {
 }
 
 /// By its exact registered name, as in settings: `algorithms = ["RS256"]`.
+impl Serialize for Algorithm {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 impl<'de> Deserialize<'de> for Algorithm {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;

@@ -29,7 +29,8 @@ use rocket::{catch, catchers, get, post, routes, Build, FromForm, Request, Rocke
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::dpop::{Dpop, DpopMode};
+use crate::config::DpopMode;
+use crate::dpop::Dpop;
 use crate::error::AuthError;
 use crate::jwks::KeySet;
 use crate::signing_key::{random_id, SigningKey};

@@ -22,8 +22,9 @@ use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use serde::Serialize;
 
+use crate::config::DpopMode;
 use crate::credentials::{Scheme, UsedScheme};
-use crate::dpop::{Dpop, DpopMode};
+use crate::dpop::Dpop;
 use crate::resource_metadata::ResourceMetadata;
 
 /// The `realm` of every challenge this service sends.

@@ -35,6 +35,7 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Build, Data, Orbit, Request, Response, Rocket};
 
+use crate::config::Config;
 use crate::connect::{connect, keep_fresh, load_then_keep_fresh};
 use crate::credentials::QueryTokens;
 use crate::dpop::{Dpop, NextNonce, SentMethod};
@@ -48,14 +49,25 @@ use crate::token::Verifier;
 /// Loads and refreshes the issuers' keys, and manages what the guards
 /// verify tokens with. Attach it once; a second one replaces the first.
 pub struct JwtAuth {
-    settings: Option<Settings>,
+    settings: Source,
     resolver: Option<Arc<dyn IssuerResolver>>,
     register_catchers: bool,
 }
 
+/// Where the fairing's settings come from.
+#[derive(Debug)]
+enum Source {
+    /// The `auth` table of Rocket's figment, and the Express variables.
+    Figment,
+    /// A [`Config`] made in code, checked at ignition.
+    Config(Box<Config>),
+    /// Settings checked already.
+    Settings(Box<Settings>),
+}
+
 impl Default for JwtAuth {
     fn default() -> Self {
-        JwtAuth { settings: None, resolver: None, register_catchers: true }
+        JwtAuth { settings: Source::Figment, resolver: None, register_catchers: true }
     }
 }
 
@@ -113,7 +125,25 @@ impl JwtAuth {
     /// # Ok::<(), rocket_oauth2_jwt_bearer::ConfigError>(())
     /// ```
     pub fn with_settings(settings: Settings) -> Self {
-        JwtAuth { settings: Some(settings), ..JwtAuth::default() }
+        JwtAuth { settings: Source::Settings(Box::new(settings)), ..JwtAuth::default() }
+    }
+
+    /// The fairing with a [`Config`] made in code; Rocket's figment is not
+    /// read. It is checked at ignition, where a bad value stops launch
+    /// naming the setting.
+    ///
+    /// ```rust
+    /// use rocket_oauth2_jwt_bearer::{Config, JwtAuth};
+    ///
+    /// let mut config = Config::default();
+    /// config.issuer_base_url = Some("https://tenant.example.com/".into());
+    /// config.audience = vec!["https://api.example.com".into()];
+    /// config.dpop.nonce = true;
+    /// let rocket = rocket::build().attach(JwtAuth::with_config(config));
+    /// # let _ = rocket;
+    /// ```
+    pub fn with_config(config: Config) -> Self {
+        JwtAuth { settings: Source::Config(Box::new(config)), ..JwtAuth::default() }
     }
 }
 
@@ -215,8 +245,9 @@ impl Fairing for JwtAuth {
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         let settings = match &self.settings {
-            Some(settings) => Ok(settings.clone()),
-            None => {
+            Source::Settings(settings) => Ok(Settings::clone(settings)),
+            Source::Config(config) => Settings::from_config(config),
+            Source::Figment => {
                 let figment = NamedVariables::from_env().merge_into(rocket.figment().clone());
                 Settings::from_figment(&figment)
             }

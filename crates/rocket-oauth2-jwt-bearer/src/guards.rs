@@ -40,8 +40,9 @@ use serde_json::Value;
 
 use crate::binding::Binding;
 use crate::claims::Claims;
+use crate::config::DpopMode;
 use crate::credentials::{self, Scheme};
-use crate::dpop::{Dpop, DpopMode};
+use crate::dpop::Dpop;
 use crate::error::{sanitize_description, AuthError, Claim, RecordedFailure, TokenError};
 use crate::jose_header::JoseHeader;
 use crate::mtls::Mtls;

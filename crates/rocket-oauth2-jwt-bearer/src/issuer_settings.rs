@@ -8,127 +8,14 @@
 //! [`IssuerResolver`](crate::IssuerResolver) uses for issuers it approves
 //! at run time.
 
-use std::fmt;
-
 use figment::Figment;
 use reqwest::Url;
-use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::algorithms::{AlgSet, Algorithm, AlgorithmFamily};
+use crate::config::{default_algorithms, IssuerConfig, Secret};
 use crate::fetch::check_url;
 use crate::settings::{origin_of, ConfigError};
-
-/// What identifies an issuer and its keys, as written: the keys shared by
-/// the single-issuer form and by an `issuers` table entry.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct IssuerFields {
-    #[serde(default)]
-    pub(crate) issuer_base_url: Option<String>,
-    #[serde(default)]
-    pub(crate) issuer: Option<String>,
-    #[serde(default)]
-    pub(crate) jwks_uri: Option<String>,
-    #[serde(default)]
-    pub(crate) public_key: Option<String>,
-    #[serde(default)]
-    pub(crate) secret: Option<SharedSecret>,
-    #[serde(default)]
-    pub(crate) token_signing_alg: Option<Algorithm>,
-    /// Overrides the top-level `algorithms` (entries only).
-    #[serde(default)]
-    pub(crate) algorithms: Option<Vec<Algorithm>>,
-    /// Overrides the top-level `audience` (entries only).
-    #[serde(default)]
-    pub(crate) audience: Option<Audiences>,
-}
-
-impl IssuerFields {
-    /// Whether any key naming an issuer is set.
-    pub(crate) fn names_an_issuer(&self) -> bool {
-        self.issuer_base_url.is_some()
-            || self.issuer.is_some()
-            || self.jwks_uri.is_some()
-            || self.secret.is_some()
-            || self.public_key.is_some()
-    }
-}
-
-/// A shared secret, as configured. Its `Debug` never shows it, so settings
-/// can be logged or printed in a panic without leaking it.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct SharedSecret(pub(crate) String);
-
-impl fmt::Debug for SharedSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SharedSecret(<{} bytes, redacted>)", self.0.len())
-    }
-}
-
-/// An `issuers` entry: a base URL to discover, or a table.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct IssuerEntry(pub(crate) IssuerFields);
-
-impl<'de> Deserialize<'de> for IssuerEntry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-
-        impl<'de> de::Visitor<'de> for Visitor {
-            type Value = IssuerEntry;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an issuer base URL, or a table with issuer_base_url, issuer, ...")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<IssuerEntry, E> {
-                let fields =
-                    IssuerFields { issuer_base_url: Some(v.to_owned()), ..Default::default() };
-                Ok(IssuerEntry(fields))
-            }
-
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<IssuerEntry, A::Error> {
-                IssuerFields::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(IssuerEntry)
-            }
-        }
-
-        d.deserialize_any(Visitor)
-    }
-}
-
-/// Accepted audiences: `audience = "x"` or `audience = ["x", "y"]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Audiences(pub(crate) Vec<String>);
-
-impl<'de> Deserialize<'de> for Audiences {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-
-        impl<'de> de::Visitor<'de> for Visitor {
-            type Value = Audiences;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a list of strings")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Audiences, E> {
-                Ok(Audiences(vec![v.to_owned()]))
-            }
-
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audiences, A::Error> {
-                let mut all = Vec::new();
-                while let Some(audience) = seq.next_element::<String>()? {
-                    all.push(audience);
-                }
-                Ok(Audiences(all))
-            }
-        }
-
-        d.deserialize_any(Visitor)
-    }
-}
 
 /// Where an issuer's identity and keys come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +27,7 @@ pub(crate) enum KeySource {
     StaticKey { public_key: String, issuer: String },
     /// `secret`: HS256/384/512 with a shared secret. The issuer is `issuer`,
     /// or the one discovered from `base_url` (no key set is fetched).
-    Secret { secret: SharedSecret, alg: Algorithm, issuer: IssuerFrom },
+    Secret { secret: Secret, alg: Algorithm, issuer: IssuerFrom },
     /// A key set fetched over HTTP(S).
     Jwks(JwksFrom),
 }
@@ -200,6 +87,23 @@ impl IssuerSettings {
     /// `audience`.
     pub fn builder() -> IssuerSettingsBuilder {
         IssuerSettingsBuilder { values: serde_json::Map::new() }
+    }
+
+    /// Checks `config` as an `issuers` entry is checked: what an
+    /// [`IssuerResolver`](crate::IssuerResolver) returns for an issuer it
+    /// approves.
+    ///
+    /// ```rust
+    /// use rocket_oauth2_jwt_bearer::{IssuerConfig, IssuerSettings};
+    ///
+    /// let mut tenant = IssuerConfig::discover("https://tenant-42.example.com/");
+    /// tenant.audience = Some(vec!["https://api.example.com".into()]);
+    /// let settings = IssuerSettings::from_config(&tenant).expect("valid");
+    /// # let _ = settings;
+    /// ```
+    pub fn from_config(config: &IssuerConfig) -> Result<IssuerSettings, ConfigError> {
+        let check = IssuerCheck { fields: config, place: Place::InCode, figment: None };
+        check.settings(None, &default_algorithms(), &[])
     }
 
     /// The `iss` values a token may carry to be routed to this issuer
@@ -264,14 +168,13 @@ impl IssuerSettingsBuilder {
     /// Checks the settings.
     pub fn build(self) -> Result<IssuerSettings, ConfigError> {
         let origin = Some("IssuerSettings::builder()".to_owned());
-        let fields: IssuerFields = serde_json::from_value(serde_json::Value::Object(self.values))
+        let fields: IssuerConfig = serde_json::from_value(serde_json::Value::Object(self.values))
             .map_err(|e| ConfigError::Invalid {
             setting: "issuer".into(),
             problem: e.to_string(),
             origin: origin.clone(),
         })?;
-        let check = IssuerCheck { fields: &fields, place: Place::InCode, figment: None };
-        check.settings(None, &crate::settings::default_algorithms(), &[])
+        IssuerSettings::from_config(&fields)
     }
 }
 
@@ -288,7 +191,7 @@ pub(crate) enum Place {
 
 /// The checks of one issuer's fields.
 pub(crate) struct IssuerCheck<'a> {
-    pub(crate) fields: &'a IssuerFields,
+    pub(crate) fields: &'a IssuerConfig,
     pub(crate) place: Place,
     pub(crate) figment: Option<&'a Figment>,
 }
@@ -355,7 +258,7 @@ impl IssuerCheck<'_> {
             _ => self.key_source()?,
         };
         let audiences = match &fields.audience {
-            Some(own) => own.0.clone(),
+            Some(own) => own.clone(),
             None => audiences.to_vec(),
         };
         if audiences.iter().any(|a| a.trim().is_empty()) {
@@ -495,7 +398,7 @@ impl IssuerCheck<'_> {
                 ))
             }
         };
-        Ok(KeySource::Secret { secret: SharedSecret(secret.to_owned()), alg, issuer })
+        Ok(KeySource::Secret { secret: Secret(secret.to_owned()), alg, issuer })
     }
 }
 

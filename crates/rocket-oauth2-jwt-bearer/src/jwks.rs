@@ -405,7 +405,7 @@ mod tests {
     use serde_json::json;
 
     fn all() -> AlgSet {
-        AlgSet::of(&crate::settings::default_algorithms())
+        AlgSet::of(&crate::config::default_algorithms())
     }
 
     fn rsa_jwk(bits: usize) -> Value {

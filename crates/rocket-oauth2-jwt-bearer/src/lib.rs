@@ -102,6 +102,7 @@ mod binding;
 mod cache;
 mod catchers;
 mod claims;
+mod config;
 mod connect;
 mod credentials;
 #[cfg(feature = "dev-issuer")]
@@ -136,7 +137,10 @@ mod trusted_proxies;
 pub use binding::Binding;
 pub use catchers::catchers;
 pub use claims::Claims;
-pub use dpop::DpopMode;
+pub use config::{
+    Config, DpopConfig, DpopMode, IssuerConfig, MtlsConfig, MtlsMode, ProxyHeaders,
+    ReplayStoreFailure, Secret,
+};
 pub use error::{AuthError, Claim, ProofError, RequestError, TokenError};
 pub use fairing::{JwtAuth, LaunchError};
 pub use guards::{
@@ -147,7 +151,6 @@ pub use issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
 pub use jose_header::JoseHeader;
 #[cfg(feature = "metrics")]
 pub use metrics::Metrics;
-pub use mtls::MtlsMode;
 pub use resolver::{IssuerResolver, ResolveError};
 pub use settings::{ConfigError, NamedVariables, Settings, SettingsBuilder};
 pub use status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
@@ -159,13 +162,13 @@ pub use status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
 pub mod __private {
     pub use crate::algorithms::{parse as parse_algorithm, AlgSet};
     pub use crate::claims::{ClaimRules, ScopeClaims};
+    pub use crate::config::default_algorithms;
     pub use crate::credentials::parse_authorization;
     pub use crate::dpop::proof::{verify as verify_dpop_proof, Proof, ProofRules};
     pub use crate::dpop::proof_keys::ProofKeys;
     pub use crate::dpop::replay_cache::ProofId;
     pub use crate::jwk::{PublicKey, VerifyingKey};
     pub use crate::jwks::{KeySet, KeyStore, Skipped};
-    pub use crate::settings::default_algorithms;
     pub use crate::token::{Policy, Verifier};
 
     /// Starts what the fairing starts for `figment`'s settings, without a

@@ -33,39 +33,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rocket::http::RawStr;
 use rocket::Request;
-use serde::Deserialize;
 
 use crate::binding::Binding;
 use crate::claims::Claims;
+use crate::config::{MtlsConfig, MtlsMode};
 use crate::error::{AuthError, TokenError};
 use crate::proxy_headers::{self, Dialect};
 use crate::trusted_proxies::TrustedProxies;
-
-/// Whether certificate-bound tokens are accepted or required
-/// (`auth.mtls.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum MtlsMode {
-    /// Certificate-bound tokens with their certificate, and unbound ones.
-    #[default]
-    Allowed,
-    /// Only certificate-bound tokens (on the `Bearer` scheme).
-    Required,
-    /// Certificate-bound tokens are refused, as any binding this service
-    /// can't check.
-    Disabled,
-}
-
-/// `[auth.mtls]` as written.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawMtls {
-    #[serde(default)]
-    mode: MtlsMode,
-    #[serde(default)]
-    proxy_header: Option<String>,
-}
 
 /// The checked `[auth.mtls]` settings.
 #[derive(Debug, Clone, Default)]
@@ -77,7 +51,7 @@ pub(crate) struct MtlsSettings {
     pub(crate) listener: bool,
 }
 
-impl RawMtls {
+impl MtlsConfig {
     /// Checks the values, `listener` saying whether Rocket's TLS listener
     /// asks for client certificates; an error names the setting under
     /// `auth.`.
@@ -286,10 +260,11 @@ mod tests {
 
     #[test]
     fn required_needs_a_source() {
-        let raw: RawMtls = serde_json::from_value(serde_json::json!({"mode": "required"})).unwrap();
+        let raw: MtlsConfig =
+            serde_json::from_value(serde_json::json!({"mode": "required"})).unwrap();
         assert_eq!(raw.check(false).unwrap_err().0, "mtls.mode");
         assert!(raw.check(true).is_ok(), "the TLS listener is a source");
-        let raw: RawMtls =
+        let raw: MtlsConfig =
             serde_json::from_value(serde_json::json!({"proxy_header": "X Bad"})).unwrap();
         assert_eq!(raw.check(false).unwrap_err().0, "mtls.proxy_header");
     }

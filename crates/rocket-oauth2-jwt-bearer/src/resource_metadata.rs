@@ -37,8 +37,8 @@ use rocket::{delete, get, options, patch, post, put, routes, Request, Response, 
 use serde_json::json;
 
 use crate::algorithms;
+use crate::config::DpopMode;
 use crate::dpop::settings::DpopSettings;
-use crate::dpop::DpopMode;
 use crate::mtls::Mtls;
 use crate::settings::Resource;
 use crate::token::Verifier;

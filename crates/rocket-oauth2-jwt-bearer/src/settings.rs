@@ -1,17 +1,19 @@
-//! The `auth` settings: read from figment once, checked once, into a
-//! [`Settings`] value that nothing downstream re-derives.
+//! The checked settings: [`Config`](crate::Config) (the `auth` table as
+//! written, with every default) read from figment once, checked once, into
+//! a [`Settings`] value that nothing downstream re-derives.
 //!
-//! Sources, lowest to highest precedence, as a Rocket app layers them:
-//! defaults in code (the serde defaults below, written once in
-//! [`defaults`]), `Rocket.toml`'s `[default.auth]` and profile tables,
-//! `ROCKET_AUTH={...}`, then the Express library's variable names
-//! (`ISSUER_BASE_URL`, `AUDIENCE`, ...) when the app merges
-//! [`NamedVariables`]. Apps that keep settings elsewhere build them in code
-//! with [`Settings::builder`], through the same checks.
+//! Sources, lowest to highest precedence, as the fairing layers them: the
+//! defaults ([`Config::default`](crate::Config)), `Rocket.toml`'s
+//! `[default.auth]` and profile tables, `ROCKET_AUTH={...}`, then the
+//! Express library's variable names (`ISSUER_BASE_URL`, `AUDIENCE`, ...:
+//! [`NamedVariables`]). Apps that keep settings elsewhere hand the fairing
+//! a `Config` ([`JwtAuth::with_config`](crate::JwtAuth::with_config)),
+//! checked the same way.
 //!
 //! A bad setting is a [`ConfigError`] that names the setting, where its
 //! value came from (figment's metadata: `Rocket.toml [release.auth]`,
-//! `ROCKET_AUTH`, the variable `AUDIENCE`, ...) and what is wrong.
+//! `ROCKET_AUTH`, the variable `AUDIENCE`, `Config`, ...) and what is
+//! wrong.
 
 use std::fmt;
 use std::time::Duration;
@@ -20,20 +22,15 @@ use figment::providers::Serialized;
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider, Source};
 use reqwest::Url;
-use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::algorithms::{Algorithm, AlgorithmFamily};
 use crate::claims::ScopeClaims;
-use crate::dpop::settings::{DpopSettings, RawDpop};
-use crate::dpop::DpopMode;
+use crate::config::{Config, DpopMode, IssuerConfig, MtlsMode};
+use crate::dpop::settings::DpopSettings;
 use crate::fetch::check_url;
-use crate::issuer_settings::{
-    is_hmac, Audiences, IssuerCheck, IssuerEntry, IssuerFields, IssuerSettings, KeySource, Place,
-    SharedSecret,
-};
-use crate::mtls::{MtlsMode, MtlsSettings, RawMtls};
-use crate::trusted_proxies::{ProxyHeaders, TrustedProxies};
+use crate::issuer_settings::{is_hmac, IssuerCheck, IssuerSettings, KeySource, Place};
+use crate::mtls::MtlsSettings;
+use crate::trusted_proxies::TrustedProxies;
 
 /// The audience of development-issuer tokens when none is configured (the
 /// API identifier Auth0's quickstarts suggest).
@@ -113,137 +110,10 @@ impl NamedVariables {
     }
 }
 
-/// The defaults of the `auth` settings, written once: the serde defaults
-/// and [`Policy::new`](crate::token::Policy::new) both use them.
-pub(crate) mod defaults {
-    use std::time::Duration;
-
-    pub(crate) fn clock_tolerance() -> Duration {
-        Duration::from_secs(5)
-    }
-    pub(crate) fn jwks_cache_max_age() -> Duration {
-        Duration::from_secs(600)
-    }
-    pub(crate) fn jwks_cooldown() -> Duration {
-        Duration::from_secs(30)
-    }
-    pub(crate) fn jwks_timeout() -> Duration {
-        Duration::from_secs(5)
-    }
-    pub(crate) fn jwks_launch_retry() -> Duration {
-        Duration::from_secs(3)
-    }
-    pub(crate) fn scope_claims() -> Vec<String> {
-        vec!["scope".to_owned()]
-    }
-    pub(crate) fn token_cache_capacity() -> usize {
-        10_000
-    }
-    pub(crate) fn token_cache_max_bytes() -> u64 {
-        16 * 1024 * 1024
-    }
-    pub(crate) fn max_token_size() -> usize {
-        16 * 1024
-    }
-    pub(crate) fn require_keys_at_launch() -> bool {
-        true
-    }
-    pub(crate) fn dynamic_issuers_max() -> usize {
-        100
-    }
-    pub(crate) fn dynamic_issuer_idle() -> Duration {
-        Duration::from_secs(3600)
-    }
-}
-
-/// Every asymmetric algorithm this crate verifies: RS/PS 256/384/512,
-/// ES256, ES384, ES512, ES256K, EdDSA and Ed25519. (A token's verification costs
-/// what its issuer's key costs: an `alg` no published key fits is refused
-/// before any crypto.)
-pub fn default_algorithms() -> Vec<Algorithm> {
-    [AlgorithmFamily::Rsa, AlgorithmFamily::Ec, AlgorithmFamily::Ed]
-        .iter()
-        .flat_map(|family| family.algorithms())
-        .collect()
-}
-
-/// The `auth` table as written. Field docs give each default; the README's
-/// settings table mirrors them.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSettings {
-    #[serde(default)]
-    issuer_base_url: Option<String>,
-    #[serde(default)]
-    audience: Audiences,
-    #[serde(default)]
-    issuer: Option<String>,
-    #[serde(default)]
-    jwks_uri: Option<String>,
-    #[serde(default = "default_algorithms")]
-    algorithms: Vec<Algorithm>,
-    #[serde(default = "defaults::clock_tolerance", deserialize_with = "seconds")]
-    clock_tolerance: Duration,
-    #[serde(default = "defaults::jwks_cache_max_age", deserialize_with = "seconds")]
-    jwks_cache_max_age: Duration,
-    #[serde(default = "defaults::jwks_cooldown", deserialize_with = "seconds")]
-    jwks_cooldown: Duration,
-    #[serde(default = "defaults::jwks_timeout", deserialize_with = "seconds")]
-    jwks_timeout: Duration,
-    #[serde(default = "defaults::jwks_launch_retry", deserialize_with = "seconds")]
-    jwks_launch_retry: Duration,
-    #[serde(default)]
-    allow_query_token: bool,
-    #[serde(default = "defaults::token_cache_capacity")]
-    token_cache_capacity: usize,
-    #[serde(default = "defaults::token_cache_max_bytes")]
-    token_cache_max_bytes: u64,
-    #[serde(default = "defaults::max_token_size")]
-    max_token_size: usize,
-    #[serde(default)]
-    secret: Option<SharedSecret>,
-    #[serde(default)]
-    token_signing_alg: Option<Algorithm>,
-    #[serde(default)]
-    public_key: Option<String>,
-    #[serde(default, deserialize_with = "optional_seconds")]
-    max_token_age: Option<Duration>,
-    #[serde(default)]
-    strict: bool,
-    #[serde(default = "defaults::scope_claims")]
-    scope_claims: Vec<String>,
-    #[serde(default)]
-    dev_issuer: bool,
-    #[serde(default)]
-    resource: Option<String>,
-    #[serde(default)]
-    scopes_supported: Vec<String>,
-    #[serde(default)]
-    resource_name: Option<String>,
-    #[serde(default)]
-    resource_documentation: Option<String>,
-    #[serde(default)]
-    issuers: Option<Vec<IssuerEntry>>,
-    #[serde(default = "defaults::require_keys_at_launch")]
-    require_keys_at_launch: bool,
-    #[serde(default = "defaults::dynamic_issuers_max")]
-    dynamic_issuers_max: usize,
-    #[serde(default = "defaults::dynamic_issuer_idle", deserialize_with = "seconds")]
-    dynamic_issuer_idle: Duration,
-    #[serde(default)]
-    dpop: RawDpop,
-    #[serde(default)]
-    trusted_proxies: Vec<String>,
-    #[serde(default)]
-    proxy_headers: ProxyHeaders,
-    #[serde(default)]
-    mtls: RawMtls,
-}
-
-impl RawSettings {
-    /// The single-issuer settings, as an issuer entry would hold them.
-    fn issuer_fields(&self) -> IssuerFields {
-        IssuerFields {
+impl Config {
+    /// The single-issuer settings, as an `issuers` entry would hold them.
+    fn issuer_fields(&self) -> IssuerConfig {
+        IssuerConfig {
             issuer_base_url: self.issuer_base_url.clone(),
             issuer: self.issuer.clone(),
             jwks_uri: self.jwks_uri.clone(),
@@ -278,7 +148,7 @@ const SCOPE_CLAIMS: [&str; 3] = ["scope", "scp", "permissions"];
 /// ```
 #[derive(Debug, Clone)]
 pub struct Settings {
-    raw: RawSettings,
+    raw: Config,
     /// The trusted issuers, in the order configured; never empty.
     pub(crate) issuers: Vec<IssuerSettings>,
     /// The top-level `audience` (the development issuer's default
@@ -306,7 +176,7 @@ pub(crate) struct Resource {
 impl Settings {
     /// Extracts the `auth` table of `figment` and checks it.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let mut raw: RawSettings =
+        let mut raw: Config =
             figment.focus("auth").extract().map_err(|e| ConfigError::from_figment(figment, e))?;
         let mut warnings = Vec::new();
         // The Express library silently switches to HS256 on a stray SECRET
@@ -336,7 +206,7 @@ impl Settings {
         let issuers = check.issuers()?;
         let audiences = match issuers.as_slice() {
             [single] if raw.issuers.is_none() => single.audiences.clone(),
-            _ => raw.audience.0.clone(),
+            _ => raw.audience.clone(),
         };
         let scope_claims = ScopeClaims::of(&raw.scope_claims);
         let resource = check.resource()?;
@@ -361,6 +231,27 @@ impl Settings {
             trusted_proxies,
             mtls,
         })
+    }
+
+    /// Checks `config`, written in code, exactly as the `auth` table is
+    /// checked: an error names the setting and `Config` as its origin. It
+    /// is read as the `debug` profile's (the fairing still refuses the
+    /// development issuer in any other).
+    ///
+    /// ```rust
+    /// use rocket_oauth2_jwt_bearer::{Config, Settings};
+    ///
+    /// let config = Config { audience: vec!["https://api.example.com".into()], ..Config::default() };
+    /// let error = Settings::from_config(&config).unwrap_err();
+    /// assert!(error.to_string().contains("`auth.issuer_base_url`"));
+    /// ```
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let values = serde_json::to_value(config).map_err(|error| ConfigError::Invalid {
+            setting: "auth".into(),
+            problem: error.to_string(),
+            origin: Some("Config".into()),
+        })?;
+        Settings::from_figment(&Figment::from(InCode { name: "Config", values }).select("debug"))
     }
 
     /// Settings written in code, checked like those read from a file.
@@ -502,28 +393,32 @@ impl SettingsBuilder {
     /// Checks the settings. They are read as the `debug` profile's, so
     /// `dev_issuer` is allowed.
     pub fn build(self) -> Result<Settings, ConfigError> {
-        let figment = Figment::from(InCode(self.values)).select("debug");
+        let values = serde_json::Value::Object(self.values);
+        let figment = Figment::from(InCode { name: "Settings::builder()", values }).select("debug");
         Settings::from_figment(&figment)
     }
 }
 
-/// Settings from [`SettingsBuilder`], named as such in errors.
-struct InCode(serde_json::Map<String, serde_json::Value>);
+/// Settings written in code, named as such in errors.
+struct InCode {
+    name: &'static str,
+    values: serde_json::Value,
+}
 
 impl Provider for InCode {
     fn metadata(&self) -> Metadata {
-        Metadata::named("Settings::builder()")
+        Metadata::named(self.name)
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Serialized::global("auth", &self.0).data()
+        Serialized::global("auth", &self.values).data()
     }
 }
 
 /// The checks, with the figment to say where a bad value came from.
 struct Check<'a> {
     figment: &'a Figment,
-    raw: &'a RawSettings,
+    raw: &'a Config,
 }
 
 impl Check<'_> {
@@ -547,7 +442,7 @@ impl Check<'_> {
     fn issuers(&self) -> Result<Vec<IssuerSettings>, ConfigError> {
         let raw = self.raw;
         let top = raw.issuer_fields();
-        let audiences = &raw.audience.0;
+        let audiences = &raw.audience;
         let Some(entries) = &raw.issuers else {
             let check =
                 IssuerCheck { fields: &top, place: Place::TopLevel, figment: Some(self.figment) };
@@ -592,11 +487,8 @@ impl Check<'_> {
         }
         let mut checked: Vec<IssuerSettings> = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
-            let check = IssuerCheck {
-                fields: &entry.0,
-                place: Place::Entry(i),
-                figment: Some(self.figment),
-            };
+            let check =
+                IssuerCheck { fields: entry, place: Place::Entry(i), figment: Some(self.figment) };
             let issuer = check.settings(None, &raw.algorithms, audiences)?;
             if issuer.audiences.is_empty() {
                 return Err(self.invalid(
@@ -679,46 +571,6 @@ impl Check<'_> {
         }
         Ok(())
     }
-}
-
-/// A duration written as whole or fractional seconds: `5`, `0.25`.
-pub(crate) fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    struct Visitor;
-
-    // A century: anything longer is a typo, and Duration::from_secs_f64
-    // panics on values it can't hold.
-    const MAX: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
-
-    impl de::Visitor<'_> for Visitor {
-        type Value = Duration;
-
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a number of seconds (e.g. 5 or 0.5)")
-        }
-
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
-            self.visit_f64(v as f64)
-        }
-
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Duration, E> {
-            self.visit_f64(v as f64)
-        }
-
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-            if !(0.0..=MAX).contains(&v) {
-                return Err(E::custom(format_args!(
-                    "{v} is not a number of seconds between 0 and {MAX}"
-                )));
-            }
-            Ok(Duration::from_secs_f64(v))
-        }
-    }
-
-    d.deserialize_any(Visitor)
-}
-
-fn optional_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    seconds(d).map(Some)
 }
 
 /// Where the value of `auth.<setting>` came from, in words: `Rocket.toml
@@ -854,7 +706,7 @@ impl std::error::Error for ConfigError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::algorithms::AlgSet;
+    use crate::algorithms::{AlgSet, Algorithm};
     use crate::issuer_settings::{IssuerFrom, JwksFrom};
     use figment::providers::{Format, Toml};
 

@@ -52,7 +52,7 @@ use tokio::task::JoinHandle;
 
 use crate::settings::SettingsBuilder;
 use crate::signing_key::SigningKey;
-use crate::Settings;
+use crate::{Config, Settings};
 
 /// An OpenID Connect issuer on a free loopback port: discovery at
 /// `/.well-known/openid-configuration`, its key set at
@@ -106,6 +106,16 @@ impl TestIssuer {
     /// `issuer_base_url` to configure.
     pub fn url(&self) -> String {
         format!("http://{}/", self.address)
+    }
+
+    /// A [`Config`] for this issuer and `audience`, to change as a test
+    /// needs and hand to [`JwtAuth::with_config`](crate::JwtAuth::with_config).
+    pub fn config(&self, audience: &str) -> Config {
+        Config {
+            issuer_base_url: Some(self.url()),
+            audience: vec![audience.to_owned()],
+            ..Config::default()
+        }
     }
 
     /// Settings for this issuer and `audience`, to add more to.

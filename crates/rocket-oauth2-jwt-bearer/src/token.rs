@@ -19,11 +19,12 @@ use serde::Deserialize;
 use crate::algorithms::{self, AlgSet};
 use crate::cache::TokenCache;
 use crate::claims::{ClaimRules, Claims, ScopeClaims};
+use crate::config::Config;
 use crate::error::{AuthError, Claim, TokenError};
 use crate::issuer_settings::{IssuerSettings, KeySource};
 use crate::issuers::Issuers;
 use crate::jwks::{KeySet, KeyStore};
-use crate::settings::{defaults, Settings};
+use crate::settings::Settings;
 use crate::trusted_issuer::TrustedIssuer;
 
 /// What a verifier checks every issuer's tokens against.
@@ -50,15 +51,16 @@ pub struct Policy {
 impl Default for Policy {
     /// Every field at its documented setting default.
     fn default() -> Self {
+        let config = Config::default();
         Policy {
-            clock_tolerance: defaults::clock_tolerance().as_secs_f64(),
-            max_token_size: defaults::max_token_size(),
-            allow_query_token: false,
-            token_cache_capacity: defaults::token_cache_capacity(),
-            token_cache_max_bytes: defaults::token_cache_max_bytes(),
-            max_token_age: None,
-            strict: false,
-            scope_claims: ScopeClaims::default(),
+            clock_tolerance: config.clock_tolerance.as_secs_f64(),
+            max_token_size: config.max_token_size,
+            allow_query_token: config.allow_query_token,
+            token_cache_capacity: config.token_cache_capacity,
+            token_cache_max_bytes: config.token_cache_max_bytes,
+            max_token_age: config.max_token_age.map(|age| age.as_secs_f64()),
+            strict: config.strict,
+            scope_claims: ScopeClaims::of(&config.scope_claims),
         }
     }
 }

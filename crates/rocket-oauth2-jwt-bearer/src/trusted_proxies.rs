@@ -12,20 +12,7 @@
 
 use std::net::IpAddr;
 
-use serde::Deserialize;
-
-/// Which forwarding headers the trusted proxies write
-/// (`auth.proxy_headers`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum ProxyHeaders {
-    /// `X-Forwarded-Proto` and `X-Forwarded-Host` (nginx, HAProxy, Envoy,
-    /// Traefik, cloud load balancers); `Forwarded` is ignored.
-    #[default]
-    XForwarded,
-    /// RFC 7239 `Forwarded`; `X-Forwarded-*` are ignored.
-    Forwarded,
-}
+use crate::config::ProxyHeaders;
 
 /// One entry: an address and how many leading bits must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,8 @@ use rocket::serde::json::Json;
 use rocket::{catch, catchers, get, routes, Build, Rocket};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
 use rocket_oauth2_jwt_bearer::{
-    scope, AuthError, BearerToken, ClaimRule, Claims, HasScope, JwtAuth, Satisfies,
+    scope, AuthError, BearerToken, ClaimRule, Claims, Config, HasScope, JwtAuth, Satisfies,
+    Settings,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -129,8 +130,7 @@ async fn a_guard_without_its_fairing_stops_launch() {
 #[rocket::async_test]
 async fn refusals_carry_their_challenge_without_registered_catchers() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).build().unwrap();
-    let client = launched(JwtAuth::with_settings(settings)).await;
+    let client = launched(JwtAuth::with_config(issuer.config(AUDIENCE))).await;
 
     let response = get(&client, "/api/reports", None).await;
     assert_eq!(response.status(), Status::Unauthorized);
@@ -251,4 +251,25 @@ async fn handlers_get_the_raw_token_its_header_and_typed_claims() {
     let response = get(&client, "/api/echo", Some(&issuer.token(&claims))).await;
     assert_eq!(response.status(), Status::Forbidden);
     assert!(challenge(&response).unwrap().contains("Unexpected custom claims"));
+}
+
+#[rocket::async_test]
+async fn a_bad_config_in_code_stops_launch_naming_the_setting() {
+    let config = Config {
+        issuer_base_url: Some("https://tenant.example.test/".into()),
+        audience: vec![AUDIENCE.into()],
+        jwks_timeout: std::time::Duration::ZERO,
+        ..Config::default()
+    };
+    let error = Settings::from_config(&config).unwrap_err();
+    assert_eq!(error.setting(), "jwks_timeout");
+    assert!(error.to_string().contains("Config"), "{error}");
+
+    let rocket = app(rocket::custom(quiet())).attach(JwtAuth::with_config(config));
+    match Client::tracked(rocket).await {
+        Ok(_) => panic!("launched with a zero jwks_timeout"),
+        Err(error) => {
+            assert!(matches!(error.kind(), rocket::error::ErrorKind::FailedFairings(_)), "{error}")
+        }
+    }
 }

@@ -37,6 +37,7 @@ use rocket::Request;
 use crate::algorithms;
 use crate::binding::Binding;
 use crate::claims::Claims;
+use crate::config::DpopMode;
 use crate::error::{AuthError, ProofError, RequestError, TokenError};
 use crate::token::Verifier;
 use crate::trusted_proxies::TrustedProxies;
@@ -45,7 +46,6 @@ use proof::{Proof, ProofRules};
 use proof_keys::ProofKeys;
 use replay::Refusal;
 pub(crate) use replay::{ReplayGuard, StoreUrlError};
-pub use settings::DpopMode;
 use settings::DpopSettings;
 
 /// A fresh nonce for the answer to this request (`DPoP-Nonce`), set by

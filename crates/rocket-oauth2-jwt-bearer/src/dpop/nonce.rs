@@ -14,7 +14,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::issuer_settings::SharedSecret;
+use crate::config::Secret;
 
 /// Bytes of the HMAC tag kept in a nonce: 128 bits can't be guessed.
 const TAG_SIZE: usize = 16;
@@ -31,7 +31,7 @@ pub(crate) struct Nonces {
 impl Nonces {
     /// Nonces keyed by `secret`, or by a random per-process key without
     /// one (then only this process accepts its nonces).
-    pub(crate) fn new(secret: Option<&SharedSecret>, lifetime: Duration) -> Self {
+    pub(crate) fn new(secret: Option<&Secret>, lifetime: Duration) -> Self {
         let key = match secret {
             Some(secret) => hmac::Key::new(HMAC_SHA256, secret.0.as_bytes()),
             None => {
@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn nonces_are_accepted_within_their_lifetime_by_the_same_secret_only() {
-        let secret = SharedSecret("s".repeat(32));
+        let secret = Secret("s".repeat(32));
         let nonces = Nonces::new(Some(&secret), Duration::from_secs(300));
         let nonce = nonces.issue(1_000_000);
         assert!(nonces.age(&nonce, 1_000_000).is_some());

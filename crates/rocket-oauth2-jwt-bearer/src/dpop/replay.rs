@@ -18,7 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::proof::Proof;
 use super::replay_cache::{ReplayCache, Seen};
-use super::settings::{DpopSettings, StoreFailure};
+use super::settings::DpopSettings;
+use crate::config::ReplayStoreFailure as StoreFailure;
 
 #[cfg(feature = "redis")]
 use super::redis_store::Eviction;

@@ -3,57 +3,9 @@
 use std::time::Duration;
 
 use reqwest::Url;
-use serde::Deserialize;
 
 use crate::algorithms::{self, AlgSet, Algorithm, AlgorithmFamily};
-use crate::issuer_settings::SharedSecret;
-use crate::settings::{default_algorithms, seconds};
-
-/// Which authorization schemes the guards accept (`auth.dpop.mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum DpopMode {
-    /// `Bearer` and `DPoP` both (the default, as in the Express library).
-    #[default]
-    Allowed,
-    /// `DPoP` only: a `Bearer` request is answered with a DPoP challenge.
-    Required,
-    /// `Bearer` only: `DPoP` is then an unknown scheme.
-    Disabled,
-}
-
-/// What DPoP requests get while the shared replay store is unreachable
-/// (`auth.dpop.replay_store_failure`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum StoreFailure {
-    /// Replay detection falls back to this process's own cache.
-    #[default]
-    Local,
-    /// 503 with `Retry-After` until the store answers again.
-    Reject,
-}
-
-pub(crate) mod defaults {
-    use std::time::Duration;
-
-    pub(crate) fn iat_offset() -> Duration {
-        Duration::from_secs(300)
-    }
-    pub(crate) fn iat_leeway() -> Duration {
-        Duration::from_secs(30)
-    }
-    pub(crate) fn replay_cache_capacity() -> usize {
-        100_000
-    }
-    pub(crate) fn replay_quota() -> usize {
-        10_000
-    }
-    pub(crate) fn nonce_lifetime() -> Duration {
-        Duration::from_secs(300)
-    }
-}
+use crate::config::{default_algorithms, DpopConfig, DpopMode, ReplayStoreFailure, Secret};
 
 /// The default proof algorithms: every asymmetric one but ES512. A proof's
 /// key is the client's choice, so its cost is too, and a P-521 signature
@@ -66,55 +18,6 @@ fn default_proof_algorithms() -> Vec<Algorithm> {
 /// The shortest `nonce_secret` accepted, in bytes: a secret that keys an
 /// HMAC-SHA256 should hold at least as many bits as its output.
 const MIN_NONCE_SECRET: usize = 32;
-
-/// `[auth.dpop]` as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawDpop {
-    #[serde(default)]
-    mode: DpopMode,
-    #[serde(default = "defaults::iat_offset", deserialize_with = "seconds")]
-    iat_offset: Duration,
-    #[serde(default = "defaults::iat_leeway", deserialize_with = "seconds")]
-    iat_leeway: Duration,
-    #[serde(default)]
-    algorithms: Option<Vec<Algorithm>>,
-    #[serde(default = "defaults::replay_cache_capacity")]
-    replay_cache_capacity: usize,
-    #[serde(default = "defaults::replay_quota")]
-    replay_quota: usize,
-    #[serde(default)]
-    replay_store: Option<String>,
-    #[serde(default)]
-    replay_store_failure: StoreFailure,
-    #[serde(default)]
-    nonce: bool,
-    #[serde(default)]
-    nonce_secret: Option<SharedSecret>,
-    #[serde(default = "defaults::nonce_lifetime", deserialize_with = "seconds")]
-    nonce_lifetime: Duration,
-    #[serde(default)]
-    public_url: Option<String>,
-}
-
-impl Default for RawDpop {
-    fn default() -> Self {
-        RawDpop {
-            mode: DpopMode::default(),
-            iat_offset: defaults::iat_offset(),
-            iat_leeway: defaults::iat_leeway(),
-            algorithms: None,
-            replay_cache_capacity: defaults::replay_cache_capacity(),
-            replay_quota: defaults::replay_quota(),
-            replay_store: None,
-            replay_store_failure: StoreFailure::default(),
-            nonce: false,
-            nonce_secret: None,
-            nonce_lifetime: defaults::nonce_lifetime(),
-            public_url: None,
-        }
-    }
-}
 
 /// The checked DPoP settings.
 #[derive(Debug, Clone)]
@@ -131,9 +34,9 @@ pub(crate) struct DpopSettings {
     /// `redis://` or `rediss://` URL of the shared replay store.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) replay_store: Option<Url>,
-    pub(crate) replay_store_failure: StoreFailure,
+    pub(crate) replay_store_failure: ReplayStoreFailure,
     pub(crate) nonce: bool,
-    pub(crate) nonce_secret: Option<SharedSecret>,
+    pub(crate) nonce_secret: Option<Secret>,
     pub(crate) nonce_lifetime: Duration,
     /// `public_url` without a trailing `/`: what `htu` must start with.
     pub(crate) public_url: Option<String>,
@@ -141,11 +44,11 @@ pub(crate) struct DpopSettings {
 
 impl Default for DpopSettings {
     fn default() -> Self {
-        RawDpop::default().check().expect("the defaults are valid")
+        DpopConfig::default().check().expect("the defaults are valid")
     }
 }
 
-impl RawDpop {
+impl DpopConfig {
     /// Checks every value; an error names the setting under `auth.`
     /// (`dpop.iat_offset`) and what is wrong.
     pub(crate) fn check(&self) -> Result<DpopSettings, (&'static str, String)> {
@@ -236,7 +139,7 @@ fn public_url(value: &str) -> Result<String, (&'static str, String)> {
 mod tests {
     use super::*;
 
-    fn raw(table: serde_json::Value) -> RawDpop {
+    fn raw(table: serde_json::Value) -> DpopConfig {
         serde_json::from_value(table).unwrap()
     }
 

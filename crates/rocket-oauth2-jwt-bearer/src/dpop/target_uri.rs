@@ -27,9 +27,10 @@ use std::net::Ipv6Addr;
 
 use rocket::Request;
 
+use crate::config::ProxyHeaders;
 use crate::error::RequestError;
 use crate::proxy_headers::{self, Dialect};
-use crate::trusted_proxies::{ProxyHeaders, TrustedProxies};
+use crate::trusted_proxies::TrustedProxies;
 
 /// `host [":" port]` of an RFC 3986 authority without user info.
 #[derive(Debug, PartialEq, Eq)]
