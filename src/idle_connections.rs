@@ -320,13 +320,9 @@ mod sweep {
     /// Whether `open` descriptors are past [`PRESSURE`](super::PRESSURE) of
     /// the soft limit.
     fn under_pressure(open: usize) -> bool {
-        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: `getrlimit` writes one `rlimit` through a valid pointer.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        let Ok((soft, _)) = rlimit::Resource::NOFILE.get() else {
             return false;
-        }
-        #[allow(clippy::unnecessary_cast)] // `rlim_t` is u64 on Linux.
-        let soft = limit.rlim_cur as u64;
+        };
         (open as u64).saturating_mul(super::PRESSURE.1) >= soft.saturating_mul(super::PRESSURE.0)
     }
 
@@ -338,6 +334,8 @@ mod sweep {
         let mut value: T = unsafe { zeroed() };
         let mut len = size_of::<T>() as libc::socklen_t;
         let pointer = (&mut value as *mut T).cast();
+        // SAFETY: `pointer` and `len` describe `value`, which outlives the
+        // call; a closed `fd` is an error, not undefined behaviour.
         match unsafe { libc::getsockopt(fd, level, name, pointer, &mut len) } {
             0 => Some(value),
             _ => None,
@@ -353,6 +351,8 @@ mod sweep {
         let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
         let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         let pointer = (&mut storage as *mut libc::sockaddr_storage).cast();
+        // SAFETY: `pointer` and `len` describe `storage`, which outlives
+        // the call.
         if unsafe { get(fd, pointer, &mut len) } != 0 {
             return None;
         }

@@ -16,6 +16,12 @@
 //! their catchers, the development issuer and the metrics — is the
 //! `rocket-oauth2-jwt-bearer` crate in `crates/`, which this app uses as any
 //! other Rocket app would. Settings sources are layered in [`config`].
+//!
+//! No `unsafe` here but in [`idle_connections`], the sweeper of idle
+//! connections (`idle_timeout = 0` turns it off), where each block says why
+//! it is sound.
+
+#![deny(unsafe_code)]
 
 pub mod access_log;
 pub mod config;
@@ -23,6 +29,7 @@ pub mod cors;
 pub mod explorer;
 pub mod health;
 pub mod host_header;
+#[allow(unsafe_code)]
 pub mod idle_connections;
 pub mod logger;
 pub mod open_files;

@@ -1,5 +1,7 @@
 //! Runs the service: `cargo run` (debug profile) or `cargo run --release`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use rocket::error::ErrorKind;

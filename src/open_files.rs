@@ -15,31 +15,16 @@ pub struct OpenFiles {
     pub hard: u64,
 }
 
-/// Raises the soft `RLIMIT_NOFILE` to the hard one. `None` where the
+/// Raises the soft `RLIMIT_NOFILE` to the hard one (the `rlimit` crate,
+/// which also respects macOS's per-process ceiling). `None` where the
 /// platform has no such limit or refuses to say.
 #[cfg(unix)]
 pub fn raise_to_hard_limit() -> Option<OpenFiles> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `getrlimit` writes one `rlimit` through a valid pointer.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return None;
-    }
-    let before = limit.rlim_cur;
-    if limit.rlim_cur < limit.rlim_max {
-        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
-        // SAFETY: `setrlimit` reads one `rlimit` through a valid pointer.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            limit = raised;
-        }
-    }
-    // `rlim_t` is u64 on the platforms Rocket runs on; `as` keeps others
-    // compiling (RLIM_INFINITY is u64::MAX either way).
-    #[allow(clippy::unnecessary_cast)]
-    Some(OpenFiles {
-        before: before as u64,
-        now: limit.rlim_cur as u64,
-        hard: limit.rlim_max as u64,
-    })
+    use rlimit::Resource;
+
+    let (before, hard) = Resource::NOFILE.get().ok()?;
+    let now = rlimit::increase_nofile_limit(hard).unwrap_or(before);
+    Some(OpenFiles { before, now, hard })
 }
 
 #[cfg(not(unix))]
