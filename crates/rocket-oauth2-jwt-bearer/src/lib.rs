@@ -26,84 +26,131 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
-mod algorithms;
-mod binding;
-mod cache;
-mod catchers;
-mod claims;
-mod config;
-mod connect;
-mod credentials;
-#[cfg(feature = "dev-issuer")]
-mod dev_issuer;
-mod dpop;
-mod error;
-mod fairing;
-mod fetch;
-mod guards;
-mod issuer_settings;
-mod issuers;
-mod jose_header;
-mod jwk;
-mod jwks;
-mod key_checks;
-#[cfg(feature = "metrics")]
-mod metrics;
-mod mtls;
-mod proxy_headers;
-mod resolver;
-mod resource_metadata;
-mod settings;
-#[cfg(any(feature = "dev-issuer", feature = "testing"))]
-mod signing_key;
-mod status;
-#[cfg(feature = "testing")]
-pub mod testing;
-mod token;
-mod trusted_issuer;
-mod trusted_proxies;
+// The layers, lowest first: a module imports only from its own layer and
+// those below (`tests/layers.rs` checks it).
 
-pub use binding::Binding;
-pub use catchers::catchers;
-pub use claims::Claims;
-pub use config::{
-    Config, DpopConfig, DpopMode, IssuerConfig, MtlsConfig, MtlsMode, ProxyHeaders,
-    ReplayStoreFailure, Secret,
-};
-pub use error::{AuthError, Claim, ProofError, RequestError, TokenError};
-pub use fairing::{JwtAuth, LaunchError};
-pub use guards::{
+/// Refusals and their answers, algorithms, bindings, URL and header grammar.
+mod words {
+    pub(crate) mod algorithms;
+    pub(crate) mod binding;
+    pub(crate) mod error;
+    pub(crate) mod jose_header;
+    pub(crate) mod proxy_headers;
+    pub(crate) mod scheme;
+    pub(crate) mod url_policy;
+}
+
+/// `Config` as written, checked into `Settings`.
+mod settings {
+    pub(crate) mod checked;
+    pub(crate) mod config;
+    pub(crate) mod config_error;
+    pub(crate) mod dpop;
+    pub(crate) mod issuer_settings;
+    pub(crate) mod mtls;
+    pub(crate) mod scope_claims;
+    pub(crate) mod trusted_proxies;
+}
+
+/// JWK parsing and checks, key sets and their store, fetching.
+mod keys {
+    pub(crate) mod fetch;
+    pub(crate) mod jwk;
+    pub(crate) mod jwks;
+    pub(crate) mod key_checks;
+    pub(crate) mod launch_error;
+    pub(crate) mod load;
+    #[cfg(any(feature = "dev-issuer", feature = "testing"))]
+    pub(crate) mod signing_key;
+}
+
+/// Claims, the token cache, issuers and their loading, the verifier.
+mod verification {
+    pub(crate) mod cache;
+    pub(crate) mod claims;
+    pub(crate) mod issuers;
+    pub(crate) mod resolver;
+    pub(crate) mod token;
+    pub(crate) mod trusted_issuer;
+}
+
+/// Proof of possession: DPoP and certificate-bound tokens.
+mod possession {
+    pub(crate) mod dpop;
+    pub(crate) mod mtls;
+}
+
+/// Rocket's request side: credentials, guards, answers, catchers,
+/// metadata, status.
+mod request {
+    pub(crate) mod catchers;
+    pub(crate) mod credentials;
+    pub(crate) mod guards;
+    pub(crate) mod resource_metadata;
+    pub(crate) mod respond;
+    pub(crate) mod status;
+}
+
+/// The development issuer and the test issuer, behind their features.
+mod beside {
+    #[cfg(feature = "dev-issuer")]
+    pub(crate) mod dev_issuer;
+    #[cfg(feature = "testing")]
+    pub mod testing;
+}
+
+/// Launch and refresh: the fairings.
+mod lifecycle {
+    pub(crate) mod connect;
+    pub(crate) mod fairing;
+    #[cfg(feature = "metrics")]
+    pub(crate) mod metrics;
+}
+
+#[cfg(feature = "testing")]
+pub use beside::testing;
+pub use keys::launch_error::LaunchError;
+pub use lifecycle::fairing::JwtAuth;
+#[cfg(feature = "metrics")]
+pub use lifecycle::metrics::Metrics;
+pub use request::catchers::catchers;
+pub use request::guards::{
     AnyScope, BearerToken, ClaimRule, DpopBound, HasPermission, HasScope, HasScopes, MaybeBearer,
     Satisfies, Scope, ScopeSet,
 };
-pub use issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
-pub use jose_header::JoseHeader;
-#[cfg(feature = "metrics")]
-pub use metrics::Metrics;
-pub use resolver::{IssuerResolver, ResolveError};
-pub use settings::{ConfigError, NamedVariables, Settings, SettingsBuilder};
-pub use status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
+pub use request::status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
+pub use settings::checked::{ConfigError, NamedVariables, Settings, SettingsBuilder};
+pub use settings::config::{
+    Config, DpopConfig, DpopMode, IssuerConfig, MtlsConfig, MtlsMode, ProxyHeaders,
+    ReplayStoreFailure, Secret,
+};
+pub use settings::issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
+pub use verification::claims::Claims;
+pub use verification::resolver::{IssuerResolver, ResolveError};
+pub use words::binding::Binding;
+pub use words::error::{AuthError, Claim, ProofError, RequestError, TokenError};
+pub use words::jose_header::JoseHeader;
 
 /// Internals for this repository's benchmarks, fuzz target and property
 /// tests. Not part of the API: no stability, no documentation.
 #[doc(hidden)]
 #[allow(missing_docs, unreachable_pub)]
 pub mod __private {
-    pub use crate::algorithms::{parse as parse_algorithm, AlgSet};
-    pub use crate::claims::{ClaimRules, ScopeClaims};
-    pub use crate::config::default_algorithms;
-    pub use crate::credentials::parse_authorization;
-    pub use crate::dpop::proof::{verify as verify_dpop_proof, Proof, ProofRules};
-    pub use crate::dpop::proof_keys::ProofKeys;
-    pub use crate::dpop::replay_cache::ProofId;
-    pub use crate::jwk::{PublicKey, VerifyingKey};
-    pub use crate::jwks::{KeySet, KeyStore, Skipped};
-    pub use crate::token::{Policy, Verifier};
+    pub use crate::keys::jwk::{PublicKey, VerifyingKey};
+    pub use crate::keys::jwks::{KeySet, KeyStore, Skipped};
+    pub use crate::possession::dpop::proof::{verify as verify_dpop_proof, Proof, ProofRules};
+    pub use crate::possession::dpop::proof_keys::ProofKeys;
+    pub use crate::possession::dpop::replay_cache::ProofId;
+    pub use crate::request::credentials::parse_authorization;
+    pub use crate::settings::config::default_algorithms;
+    pub use crate::verification::claims::{ClaimRules, ScopeClaims};
+    pub use crate::verification::token::{Policy, Verifier};
+    pub use crate::words::algorithms::{parse as parse_algorithm, AlgSet};
 
     /// Starts what the fairing starts for `figment`'s settings, without a
     /// Rocket (so no development issuer): the launch error, if any.
     pub async fn connect(figment: &figment::Figment) -> Result<Verifier, crate::LaunchError> {
         let settings = crate::Settings::from_figment(figment)?;
-        crate::connect::connect(&settings, None).await
+        crate::lifecycle::connect::connect(&settings, None).await
     }
 }
