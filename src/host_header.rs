@@ -24,8 +24,6 @@
 //! `dpop.public_url` or a `Host`: 400 otherwise), and the protected-resource
 //! metadata is built from configuration alone.
 
-use std::net::Ipv6Addr;
-
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::uri::Origin;
 use rocket::http::{Method, Status};
@@ -34,6 +32,8 @@ use rocket::response::status::Custom;
 use rocket::serde::json::Json;
 use rocket::{get, routes, Build, Data, Request, Rocket};
 use serde_json::{json, Value};
+
+use rocket_oauth2_jwt_bearer::Authority;
 
 use crate::access_log::AskedPath;
 
@@ -91,53 +91,10 @@ fn has_one_valid_host(req: &Request<'_>) -> bool {
     }
 }
 
-/// An RFC 3986 `authority` without `userinfo`, as RFC 9110 §7.2 wants in
-/// `Host`: `host [ ":" port ]`.
+/// Whether `value` is one RFC 3986 authority without user info: the
+/// crate's parser, the one its DPoP target and proxy headers use.
 pub fn is_valid_authority(value: &str) -> bool {
-    let (host, port) = match value.strip_prefix('[') {
-        Some(bracketed) => match bracketed.split_once(']') {
-            Some((ipv6, rest)) if ipv6.parse::<Ipv6Addr>().is_ok() => match rest {
-                "" => return true,
-                rest => match rest.strip_prefix(':') {
-                    Some(port) => (None, port),
-                    None => return false,
-                },
-            },
-            _ => return false,
-        },
-        None => match value.rsplit_once(':') {
-            Some((host, port)) => (Some(host), port),
-            None => (Some(value), ""),
-        },
-    };
-    let port_ok = port.is_empty()
-        || (port.len() <= 5
-            && port.bytes().all(|b| b.is_ascii_digit())
-            && port.parse::<u16>().is_ok());
-    port_ok && host.is_none_or(is_reg_name)
-}
-
-/// `reg-name = *( unreserved / pct-encoded / sub-delims )`, not empty
-/// (an `http` URI needs a host), which covers IPv4 addresses too.
-fn is_reg_name(host: &str) -> bool {
-    let bytes = host.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3);
-                if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                    return false;
-                }
-                i += 3;
-            }
-            b if b.is_ascii_alphanumeric() => i += 1,
-            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
-            | b',' | b';' | b'=' => i += 1,
-            _ => return false,
-        }
-    }
-    !host.is_empty()
+    Authority::parse(value).is_some()
 }
 
 /// A request the fairing rerouted; anything else forwards (so asking for

@@ -32,10 +32,11 @@ pub mod host_header;
 #[allow(unsafe_code)]
 pub mod idle_connections;
 pub mod logger;
+pub mod metrics;
 pub mod open_files;
 pub mod routes;
 
-use rocket_oauth2_jwt_bearer::{JwtAuth, Metrics};
+use rocket_oauth2_jwt_bearer::JwtAuth;
 
 use rocket::{Build, Rocket};
 
@@ -51,7 +52,7 @@ pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
     let rocket = host_header::HostHeader::attach(rocket)
         .attach(JwtAuth::fairing())
         .attach(cors::Cors::fairing())
-        .attach(Metrics::fairing())
+        .attach(metrics::MetricsRoute::fairing())
         .attach(idle_connections::IdleConnections::fairing())
         .mount("/api", routes::routes())
         .mount("/api", cors::routes())

@@ -32,6 +32,7 @@
 /// Refusals and their answers, algorithms, bindings, URL and header grammar.
 mod words {
     pub(crate) mod algorithms;
+    pub(crate) mod authority;
     pub(crate) mod binding;
     pub(crate) mod error;
     pub(crate) mod jose_header;
@@ -112,7 +113,7 @@ pub use beside::testing;
 pub use keys::launch_error::LaunchError;
 pub use lifecycle::fairing::JwtAuth;
 #[cfg(feature = "metrics")]
-pub use lifecycle::metrics::Metrics;
+pub use lifecycle::metrics::{AuthMetrics, Metrics};
 pub use request::catchers::catchers;
 pub use request::guards::{
     AnyScope, BearerToken, ClaimRule, DpopBound, HasPermission, HasScope, HasScopes, MaybeBearer,
@@ -127,6 +128,7 @@ pub use settings::config::{
 pub use settings::issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
 pub use verification::claims::Claims;
 pub use verification::resolver::{IssuerResolver, ResolveError};
+pub use words::authority::Authority;
 pub use words::binding::Binding;
 pub use words::error::{AuthError, Claim, ProofError, RequestError, TokenError};
 pub use words::jose_header::JoseHeader;

@@ -65,9 +65,8 @@ fn code(text: &str) -> String {
 /// into full paths, following one `{...}` group at a time.
 fn expand(prefix: &[String], rest: &str, out: &mut Vec<Vec<String>>) {
     let mut path = prefix.to_vec();
-    let mut chars = rest.char_indices().peekable();
     let mut segment = String::new();
-    while let Some((at, c)) = chars.next() {
+    for (at, c) in rest.char_indices() {
         match c {
             c if c.is_alphanumeric() || c == '_' => segment.push(c),
             ':' => {

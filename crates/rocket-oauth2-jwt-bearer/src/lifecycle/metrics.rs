@@ -47,26 +47,41 @@ struct RequestLabels {
     outcome: String,
 }
 
-/// The registry and the metrics the service updates itself.
-struct MetricsState {
-    registry: Registry,
+/// Every metric this crate keeps, as a Prometheus [`Collector`] to
+/// register in your own registry: the [`Metrics`] fairing manages one
+/// (fetch it as `&State<AuthMetrics>`), counts requests into it, and reads
+/// the key stores, the token cache and the replay store at each scrape.
+///
+/// ```rust
+/// use prometheus_client::registry::Registry;
+/// use rocket::State;
+/// use rocket_oauth2_jwt_bearer::AuthMetrics;
+///
+/// #[rocket::get("/metrics")]
+/// fn metrics(auth: &State<AuthMetrics>) -> String {
+///     let mut registry = Registry::default();
+///     registry.register_collector(Box::new(auth.inner().clone()));
+///     let mut text = String::new();
+///     prometheus_client::encoding::text::encode(&mut text, &registry).expect("a String");
+///     text
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthMetrics {
     requests: Family<RequestLabels, Counter>,
+    auth: Option<Arc<AuthCollector>>,
 }
 
-impl MetricsState {
+impl AuthMetrics {
     fn new(verifier: Option<&Verifier>, dpop: Option<&Dpop>) -> Self {
-        let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("http_requests", "Requests by route and outcome", requests.clone());
-        if let Some(verifier) = verifier {
-            let collector = AuthCollector {
+        let auth = verifier.map(|verifier| {
+            Arc::new(AuthCollector {
                 issuers: verifier.issuers().clone(),
                 cache: verifier.cache().clone(),
                 replay: dpop.map(|dpop| dpop.replay().clone()),
-            };
-            registry.register_collector(Box::new(collector));
-        }
-        MetricsState { registry, requests }
+            })
+        });
+        AuthMetrics { requests: Family::default(), auth }
     }
 
     /// Counts one answered request.
@@ -89,12 +104,29 @@ impl MetricsState {
         self.requests.get_or_create(&RequestLabels { route, outcome }).inc();
     }
 
-    /// The OpenMetrics text of every metric.
-    pub(crate) fn render(&self) -> String {
+    /// The OpenMetrics text of every metric, alone in a registry.
+    fn render(&self) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(self.clone()));
         let mut text = String::new();
         // Writing to a String can't fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
         text
+    }
+}
+
+impl Collector for AuthMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        self.requests.encode(encoder.encode_descriptor(
+            "http_requests",
+            "Requests by route and outcome",
+            None,
+            self.requests.metric_type(),
+        )?)?;
+        match &self.auth {
+            Some(auth) => auth.encode(encoder),
+            None => Ok(()),
+        }
     }
 }
 
@@ -278,15 +310,19 @@ impl Collector for AuthCollector {
 }
 
 #[get("/metrics")]
-fn metrics(metrics: &State<MetricsState>) -> (ContentType, String) {
+fn metrics(metrics: &State<AuthMetrics>) -> (ContentType, String) {
     let openmetrics = ContentType::new("application", "openmetrics-text")
         .with_params([("version", "1.0.0"), ("charset", "utf-8")]);
     (openmetrics, metrics.render())
 }
 
-/// Mounts `/metrics` and counts requests, when the top-level setting
-/// `metrics = true`. Attach it after [`JwtAuth`](crate::JwtAuth), whose key
-/// store it reads.
+/// Counts requests and manages [`AuthMetrics`]. Attach it after
+/// [`JwtAuth`](crate::JwtAuth), whose key stores it reads.
+///
+/// [`Metrics::fairing`] also serves them at `GET /metrics` when the
+/// top-level setting `metrics = true`; an app with its own `/metrics`
+/// attaches [`Metrics::collector`] and registers the managed
+/// [`AuthMetrics`] in its own registry.
 ///
 /// ```rust
 /// use rocket_oauth2_jwt_bearer::{JwtAuth, Metrics};
@@ -295,13 +331,20 @@ fn metrics(metrics: &State<MetricsState>) -> (ContentType, String) {
 /// ```
 #[derive(Debug, Default)]
 pub struct Metrics {
-    _private: (),
+    /// Only the collector: no route, no `metrics` setting.
+    collector_only: bool,
 }
 
 impl Metrics {
-    /// The fairing; attach it after [`JwtAuth`](crate::JwtAuth).
+    /// The fairing with its `/metrics` route, under the `metrics` setting.
     pub fn fairing() -> Metrics {
         Metrics::default()
+    }
+
+    /// The fairing without a route: it always counts, and manages the
+    /// [`AuthMetrics`] your own `/metrics` route registers.
+    pub fn collector() -> Metrics {
+        Metrics { collector_only: true }
     }
 }
 
@@ -312,6 +355,10 @@ impl Fairing for Metrics {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        if self.collector_only {
+            let metrics = AuthMetrics::new(rocket.state::<Verifier>(), rocket.state::<Dpop>());
+            return Ok(rocket.manage(metrics));
+        }
         let enabled = match rocket.figment().find_value("metrics") {
             Err(_) => false,
             Ok(value) => match value.to_bool() {
@@ -330,12 +377,12 @@ impl Fairing for Metrics {
             return Ok(rocket);
         }
 
-        let metrics = MetricsState::new(rocket.state::<Verifier>(), rocket.state::<Dpop>());
+        let metrics = AuthMetrics::new(rocket.state::<Verifier>(), rocket.state::<Dpop>());
         Ok(rocket.manage(metrics).mount("/", routes![metrics]))
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        if let Some(metrics) = req.rocket().state::<MetricsState>() {
+        if let Some(metrics) = req.rocket().state::<AuthMetrics>() {
             metrics.observe(req, res);
         }
     }

@@ -23,71 +23,14 @@
 //! an empty path made `/`; query and fragment are not part of `htu`.
 
 use std::borrow::Cow;
-use std::net::Ipv6Addr;
 
 use rocket::Request;
 
 use crate::settings::config::ProxyHeaders;
 use crate::settings::trusted_proxies::TrustedProxies;
+use crate::words::authority::{is_hex_pair, is_sub_delim, is_unreserved, Authority};
 use crate::words::error::RequestError;
 use crate::words::proxy_headers::{self, Dialect};
-
-/// `host [":" port]` of an RFC 3986 authority without user info.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Authority<'a> {
-    host: &'a str,
-    port: Option<u16>,
-}
-
-impl<'a> Authority<'a> {
-    /// Parses `value` strictly: a registered name or IPv4 address (RFC 3986
-    /// `reg-name`), or a bracketed IPv6 address; then an optional port.
-    pub(crate) fn parse(value: &'a str) -> Option<Self> {
-        let (host, port) = match value.strip_prefix('[') {
-            Some(bracketed) => {
-                let (ipv6, rest) = bracketed.split_once(']')?;
-                ipv6.parse::<Ipv6Addr>().ok()?;
-                let port = match rest {
-                    "" => None,
-                    rest => Some(rest.strip_prefix(':')?),
-                };
-                (&value[..ipv6.len() + 2], port)
-            }
-            None => match value.rsplit_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (value, None),
-            },
-        };
-        let port = match port {
-            None | Some("") => None,
-            Some(port) if port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) => {
-                Some(port.parse().ok()?)
-            }
-            Some(_) => return None,
-        };
-        let registered_name = host.starts_with('[') || is_reg_name(host);
-        registered_name.then_some(Authority { host, port })
-    }
-}
-
-/// `reg-name = *( unreserved / pct-encoded / sub-delims )`, not empty.
-fn is_reg_name(host: &str) -> bool {
-    !host.is_empty()
-        && host.split('%').skip(1).all(|escape| escape.get(..2).is_some_and(is_hex_pair))
-        && host.bytes().all(|b| is_unreserved(b) || is_sub_delim(b) || b == b'%')
-}
-
-fn is_hex_pair(pair: &str) -> bool {
-    pair.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-fn is_sub_delim(b: u8) -> bool {
-    matches!(b, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=')
-}
 
 /// Appends `text` with unreserved escapes decoded and other escapes in
 /// upper case (RFC 3986 §6.2.2.2); `allowed` says which other bytes may
@@ -160,10 +103,10 @@ pub(crate) fn normalize(uri: &str) -> Option<String> {
     let mut out = String::with_capacity(uri.len() + 1);
     out.push_str(&scheme);
     out.push_str("://");
-    let mut host = String::with_capacity(authority.host.len());
-    push_normalized(&mut host, authority.host, |b| is_sub_delim(b) || b"[]:".contains(&b))?;
+    let mut host = String::with_capacity(authority.host().len());
+    push_normalized(&mut host, authority.host(), |b| is_sub_delim(b) || b"[]:".contains(&b))?;
     out.push_str(&host.to_ascii_lowercase());
-    if let Some(port) = authority.port.filter(|port| *port != default_port) {
+    if let Some(port) = authority.port().filter(|port| *port != default_port) {
         out.push(':');
         out.push_str(&port.to_string());
     }
