@@ -56,7 +56,6 @@ use crate::words::jose_header::JoseHeader;
 pub struct BearerToken {
     claims: Arc<Claims>,
     binding: Binding,
-    token: Arc<str>,
 }
 
 impl BearerToken {
@@ -97,7 +96,7 @@ impl BearerToken {
     /// }
     /// ```
     pub fn token(&self) -> &str {
-        &self.token
+        self.claims.token()
     }
 
     /// The token's JOSE header (`req.auth.header`), decoded on each call.
@@ -112,7 +111,7 @@ impl BearerToken {
     /// ```
     pub fn header(&self) -> JoseHeader {
         // The token verified, so its header decodes.
-        JoseHeader::of(&self.token).unwrap_or_default()
+        JoseHeader::of(self.token()).unwrap_or_default()
     }
 }
 
@@ -172,7 +171,7 @@ impl BearerToken {
             }
         };
         req.local_cache(|| Some(Authenticated));
-        Ok(BearerToken { claims, binding, token: credentials.token.into() })
+        Ok(BearerToken { claims, binding })
     }
 
     /// Requires claim `name` to equal `expected` (the Express library's

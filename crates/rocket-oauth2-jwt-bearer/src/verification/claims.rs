@@ -44,6 +44,10 @@ pub struct Claims {
     valid_until: f64,
     payload: Box<str>,
     raw: OnceLock<Map<String, Value>>,
+    /// The token these claims came from, exactly as sent: set by the
+    /// verifier, and shared by every request that reuses the token (a
+    /// cache hit costs no copy of it).
+    token: Box<str>,
 }
 
 impl Claims {
@@ -89,6 +93,17 @@ impl Claims {
         self.valid_until
     }
 
+    /// The token these claims were verified from, as sent.
+    pub(crate) fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// These claims, as verified from `token`.
+    pub(crate) fn from_token(mut self, token: &str) -> Self {
+        self.token = token.into();
+        self
+    }
+
     /// Every claim of the token, as sent.
     pub fn raw(&self) -> &Map<String, Value> {
         // Can't fail: the payload was validated as this map before it was
@@ -104,6 +119,7 @@ impl Claims {
         };
         let text = |text: &Option<String>| text.as_ref().map_or(0, String::len);
         self.payload.len()
+            + self.token.len()
             + self.issuer.len()
             + self.audience.iter().map(|a| a.len() + 24).sum::<usize>()
             + text(&self.subject)
@@ -492,6 +508,7 @@ impl ClaimRules<'_> {
             valid_until,
             payload: payload.into_boxed_str(),
             raw: OnceLock::new(),
+            token: Box::default(),
         })
     }
 }
