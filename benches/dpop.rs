@@ -11,11 +11,11 @@
 //!   the verified-token cache, without and with a fresh proof (each proof
 //!   signed outside the timed part, as a client would).
 
-#[path = "../tests/common/dpop.rs"]
+#[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/dpop.rs"]
 mod dpop;
-#[path = "../tests/common/idp.rs"]
+#[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/idp.rs"]
 mod idp;
-#[path = "../tests/common/keys.rs"]
+#[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/keys.rs"]
 mod keys;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};

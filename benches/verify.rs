@@ -10,7 +10,7 @@
 //! - `hit/<alg>`: the same token again, answered from the verified-token
 //!   cache.
 
-#[path = "../tests/common/keys.rs"]
+#[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/keys.rs"]
 mod keys;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};

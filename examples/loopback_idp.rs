@@ -21,11 +21,11 @@
 //! key made now (PKCS#8 DER, test-only) and `<dir>/dpop_token` a token
 //! bound to it (`cnf.jkt`). Runs until killed.
 
-#[path = "../tests/common/dpop.rs"]
+#[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/dpop.rs"]
 mod dpop;
-#[path = "../tests/common/idp.rs"]
+#[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/idp.rs"]
 mod idp;
-#[path = "../tests/common/keys.rs"]
+#[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/keys.rs"]
 mod keys;
 
 use std::time::Duration;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 const PRIVATE: &str = "https://api.example.test/api/private";
 
 async fn setup(dpop: Value) -> DpopService {
-    DpopService::start(dpop).await
+    dpop_service(dpop).await
 }
 
 async fn metric(service: &DpopService, name: &str) -> i64 {

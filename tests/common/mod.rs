@@ -1,59 +1,29 @@
-//! Shared test harness: a real identity provider on 127.0.0.1 (discovery +
-//! JWKS over HTTP, with fault switches and hit counters), keys and tokens
-//! ([`keys`]), and the service's own rocket on a local client.
+//! The app's test harness: the crate's (its issuer, keys, proofs and
+//! `redis-server`, shared by path so there is one), with the service's own
+//! rocket instead of the crate's test app, and the built binary
+//! ([`process`]).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-pub mod dpop;
-pub mod idp;
-pub mod keys;
+#[path = "../../crates/rocket-oauth2-jwt-bearer/tests/common/mod.rs"]
+mod shared;
+
 pub mod process;
-pub mod redis;
 
 use auth0_rocket_api::config::AppDefaults;
 use figment::providers::Serialized;
 use figment::{Figment, Profile};
-use rocket::local::asynchronous::{Client, LocalResponse};
-use serde_json::{json, Value};
+use rocket::local::asynchronous::Client;
+use serde_json::Value;
 
-pub use idp::*;
-pub use keys::*;
+pub use shared::*;
 
-/// Claims that pass every check against `idp`.
-pub fn good_claims(idp: &Idp) -> Value {
-    let now = now();
-    json!({
-        "iss": idp.base_url(),
-        "sub": "user|123",
-        "aud": [AUDIENCE, "https://tenant.example.test/userinfo"],
-        "iat": now,
-        "exp": now + 3600,
-        "scope": "openid read:messages",
-    })
-}
-
-/// `good_claims` with `changes` merged over it (`null` removes a claim).
-pub fn claims_with(idp: &Idp, changes: Value) -> Value {
-    let mut claims = good_claims(idp);
-    merge(&mut claims, changes);
-    claims
-}
-
-/// The service's configuration for tests: debug profile, quiet logs, and an
-/// `auth` table pointing at `idp` with `extra` settings merged over it.
+/// The service's configuration for tests: the harness's, with the app's
+/// own defaults underneath (port 3010, the debug address).
 pub fn figment(idp: &Idp, extra: Value) -> Figment {
-    let mut auth = json!({
-        "issuer_base_url": idp.base_url(),
-        "audience": AUDIENCE,
-        "jwks_cooldown": 0.2,
-        "jwks_timeout": 1,
-        "jwks_launch_retry": 0,
-    });
-    merge(&mut auth, extra);
     Figment::from(rocket::Config::debug_default())
         .merge(AppDefaults::for_profile(&Profile::const_new("debug")))
-        .merge(Serialized::default("log_level", "off"))
-        .merge(Serialized::default("auth", auth))
+        .merge(shared::figment(idp, extra))
 }
 
 /// A local client for the service configured by `figment`.
@@ -63,15 +33,7 @@ pub async fn client_for(figment: Figment) -> Client {
 
 /// A local client for the service against `idp`.
 pub async fn client(idp: &Idp) -> Client {
-    client_for(figment(idp, json!({}))).await
-}
-
-/// Why the auth fairing refuses to start with `figment`: the line it logs.
-pub async fn connect_error(figment: Figment) -> String {
-    match rocket_oauth2_jwt_bearer::__private::connect(&figment).await {
-        Ok(_) => panic!("connect should have failed"),
-        Err(reason) => reason.to_string(),
-    }
+    client_for(figment(idp, serde_json::json!({}))).await
 }
 
 /// Why launch fails for `figment`.
@@ -83,99 +45,7 @@ pub async fn launch_error(figment: Figment) -> String {
     }
 }
 
-/// GETs `path` with an `Authorization` header, if any.
-pub async fn get<'c>(
-    client: &'c Client,
-    path: &str,
-    authorization: Option<&str>,
-) -> LocalResponse<'c> {
-    let mut request = client.get(path.to_owned());
-    if let Some(value) = authorization {
-        request = request.header(rocket::http::Header::new("Authorization", value.to_owned()));
-    }
-    request.dispatch().await
-}
-
-/// GETs `path` with `Authorization: Bearer <token>`.
-pub async fn get_with_token<'c>(client: &'c Client, path: &str, token: &str) -> LocalResponse<'c> {
-    get(client, path, Some(&format!("Bearer {token}"))).await
-}
-
-/// The status, `WWW-Authenticate` and JSON `message` of a response.
-pub async fn outcome(response: LocalResponse<'_>) -> (u16, Option<String>, String) {
-    let status = response.status().code;
-    let challenge = response.headers().get_one("WWW-Authenticate").map(String::from);
-    let body: Value = response.into_json().await.expect("JSON body");
-    let message = body["message"].as_str().expect("message").to_owned();
-    (status, challenge, message)
-}
-
-/// The challenge for an `invalid_token` failure described by `description`.
-pub fn invalid_token(description: &str) -> String {
-    format!("Bearer realm=\"api\", error=\"invalid_token\", error_description=\"{description}\"")
-}
-
-/// Asserts that `token` is refused on `/api/private` with 401
-/// `invalid_token` and `description`, both in the header and the body.
-pub async fn assert_invalid_token(client: &Client, token: &str, description: &str) {
-    let (status, challenge, message) =
-        outcome(get_with_token(client, "/api/private", token).await).await;
-    assert_eq!(status, 401, "{description}");
-    assert_eq!(challenge.as_deref(), Some(invalid_token(description).as_str()));
-    assert_eq!(message, description);
-}
-
-/// Asserts that `token` is accepted on `/api/private`.
-pub async fn assert_accepted(client: &Client, token: &str) {
-    let (status, challenge, message) =
-        outcome(get_with_token(client, "/api/private", token).await).await;
-    assert_eq!((status, challenge), (200, None), "{message}");
-}
-
-/// The service with `[auth.dpop]` = `public_url` (`https://api.example.test`)
-/// and `dpop` merged over it, metrics on, against a fresh issuer signing
-/// with an RSA key.
-pub struct DpopService {
-    pub idp: Idp,
-    pub signer: TestKey,
-    pub client: Client,
-}
-
-impl DpopService {
-    pub async fn start(dpop: Value) -> DpopService {
-        let signer = TestKey::rsa("k1");
-        let idp = Idp::start(&[&signer]).await;
-        let mut settings = json!({"public_url": "https://api.example.test"});
-        merge(&mut settings, dpop);
-        let figment =
-            figment(&idp, json!({ "dpop": settings })).merge(Serialized::default("metrics", true));
-        let client = client_for(figment).await;
-        DpopService { idp, signer, client }
-    }
-
-    /// An access token bound to the key with thumbprint `jkt` (`cnf.jkt`),
-    /// as Auth0 issues them.
-    pub fn bound_to(&self, jkt: &str) -> String {
-        self.signer.token(&claims_with(&self.idp, json!({"cnf": {"jkt": jkt}})))
-    }
-
-    /// A plain bearer token.
-    pub fn bearer_token(&self) -> String {
-        self.signer.token(&good_claims(&self.idp))
-    }
-}
-
-/// Status, `WWW-Authenticate` fields and JSON message of a GET of
-/// `/api/private` with `Authorization: DPoP <token>` and `proof`.
-pub async fn dpop_call(client: &Client, token: &str, proof: &str) -> (u16, Vec<String>, String) {
-    let response = client
-        .get("/api/private")
-        .header(rocket::http::Header::new("Authorization", format!("DPoP {token}")))
-        .header(rocket::http::Header::new("DPoP", proof.to_owned()))
-        .dispatch()
-        .await;
-    let status = response.status().code;
-    let challenges = response.headers().get("WWW-Authenticate").map(String::from).collect();
-    let body: Value = response.into_json().await.unwrap_or_default();
-    (status, challenges, body["message"].as_str().unwrap_or_default().to_owned())
+/// The service with DPoP settings `dpop` (see [`DpopService`]).
+pub async fn dpop_service(dpop: Value) -> DpopService {
+    DpopService::start_on(dpop, auth0_rocket_api::rocket_from).await
 }

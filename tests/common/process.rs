@@ -1,9 +1,8 @@
 //! Starting the built binary (and other programs) for tests that talk to a
 //! real process over HTTP.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_auth0-rocket-api");
@@ -22,19 +21,7 @@ const OWN_VARIABLES: [&str; 10] = [
     "JWKS_URI",
 ];
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Kills the process when the test ends, however it ends.
-pub struct Running(pub Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+pub use super::{free_port, Running};
 
 /// The service binary, run in `dir` with only `env` of its own variables.
 pub fn service(dir: &Path, env: &[(&str, String)]) -> Command {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use common::*;
 use figment::providers::Serialized;
-use figment::{Figment, Profile};
+use figment::Figment;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rocket::http::{ContentType, Header, Status};
@@ -18,7 +18,6 @@ const PORT: u16 = 3456;
 
 fn dev_figment(profile: &str, auth: Value) -> Figment {
     Figment::from(rocket::Config::debug_default())
-        .merge(auth0_rocket_api::config::AppDefaults::for_profile(&Profile::new(profile)))
         .merge(Serialized::default("log_level", "off"))
         .merge(Serialized::default("port", PORT))
         .merge(Serialized::default("address", "0.0.0.0"))

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::process::{free_port, Running};
+use super::{free_port, Running};
 
 /// A running server; stopped when dropped.
 pub struct RedisServer {

@@ -142,7 +142,7 @@ async fn query_tokens_are_redacted_before_logging() {
     let key = TestKey::rsa("k1");
     let idp = Idp::start(&[&key]).await;
     let settings = figment(&idp, json!({"allow_query_token": true}));
-    let rocket = auth0_rocket_api::rocket_from(settings).mount("/echo", routes![uri]);
+    let rocket = test_app(settings).mount("/echo", routes![uri]);
     let client = rocket::local::asynchronous::Client::tracked(rocket).await.unwrap();
     let token = key.token(&good_claims(&idp));
 
