@@ -99,7 +99,7 @@ impl Claims {
     }
 
     /// These claims, as verified from `token`.
-    pub(crate) fn from_token(mut self, token: &str) -> Self {
+    pub(crate) fn with_token(mut self, token: &str) -> Self {
         self.token = token.into();
         self
     }

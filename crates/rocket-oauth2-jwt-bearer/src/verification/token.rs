@@ -221,7 +221,7 @@ impl Verifier {
             strict: self.policy.strict,
             scope_claims: self.policy.scope_claims,
         };
-        let claims = Arc::new(rules.check(claims).map_err(invalid)?.from_token(token));
+        let claims = Arc::new(rules.check(claims).map_err(invalid)?.with_token(token));
         let fingerprint = *key.fingerprint();
         self.cache.insert(token, claims.clone(), claims.valid_until(), fingerprint, store.clone());
         Ok(claims)
