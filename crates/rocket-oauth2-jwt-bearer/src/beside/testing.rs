@@ -18,9 +18,8 @@
 //!
 //! # rocket::async_test(async {
 //! let issuer = TestIssuer::start().await;
-//! let settings = issuer.settings("https://api.example.com").build().unwrap();
 //! let rocket = rocket::build()
-//!     .attach(JwtAuth::with_settings(settings))
+//!     .attach(JwtAuth::with_config(issuer.config("https://api.example.com")))
 //!     .mount("/", routes![messages])
 //!     .register("/", rocket_oauth2_jwt_bearer::catchers());
 //! let client = Client::tracked(rocket).await.unwrap();
@@ -39,11 +38,16 @@
 //! assert_eq!(anonymous.status(), rocket::http::Status::Unauthorized);
 //! # });
 //! ```
+//!
+//! Its key set can fail the way identity providers do ([`Fault`]: an error
+//! status, garbage, a hang, a slow answer, a dropped connection), and its
+//! key can rotate ([`TestIssuer::rotate_key`]), so an app's tests can see
+//! what its users get during an outage or a rotation.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,14 +59,34 @@ use crate::settings::checked::Settings;
 use crate::settings::checked::SettingsBuilder;
 use crate::settings::config::Config;
 
+/// How the issuer's key set endpoint misbehaves (discovery keeps
+/// answering, as a CDN-fronted discovery document does while the key
+/// service is down).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Fault {
+    /// No fault: the key set is served.
+    #[default]
+    None,
+    /// This status, with a JSON error body.
+    Status(u16),
+    /// 200 with a body that isn't JSON.
+    Garbage,
+    /// The connection is accepted and never answered.
+    Hang,
+    /// The key set, after this long.
+    Slow(Duration),
+    /// The connection is closed at once.
+    Down,
+}
+
 /// An OpenID Connect issuer on a free loopback port: discovery at
 /// `/.well-known/openid-configuration`, its key set at
 /// `/.well-known/jwks.json`, and tokens signed with its RS256 key.
 /// It stops when dropped.
 pub struct TestIssuer {
     address: SocketAddr,
-    key: Arc<SigningKey>,
-    key_set_fetches: Arc<AtomicUsize>,
+    documents: Arc<Documents>,
     server: JoinHandle<()>,
 }
 
@@ -84,23 +108,23 @@ impl TestIssuer {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("a loopback port");
         let address = listener.local_addr().expect("a bound address");
         let key = Arc::new(SigningKey::generate("test").expect("a test key"));
-        let key_set_fetches = Arc::new(AtomicUsize::new(0));
-        let documents = Documents {
+        let documents = Arc::new(Documents {
             discovery: json!({
                 "issuer": format!("http://{address}/"),
                 "jwks_uri": format!("http://{address}/.well-known/jwks.json"),
             })
             .to_string(),
-            jwks: key.jwks().to_string(),
-            key_set_fetches: key_set_fetches.clone(),
-        };
-        let documents = Arc::new(documents);
+            keys: Mutex::new(Keys { jwks: key.jwks().to_string(), signing: key }),
+            fault: Mutex::new(Fault::None),
+            key_set_fetches: AtomicUsize::new(0),
+        });
+        let served = documents.clone();
         let server = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(documents.clone().serve(stream));
+                tokio::spawn(served.clone().serve(stream));
             }
         });
-        TestIssuer { address, key, key_set_fetches, server }
+        TestIssuer { address, documents, server }
     }
 
     /// The issuer, `http://127.0.0.1:<port>/`: its tokens' `iss`, and the
@@ -138,18 +162,67 @@ impl TestIssuer {
         })
     }
 
-    /// `claims` as a token signed by this issuer (RS256, with its `kid`).
+    /// `claims` as a token signed by this issuer's current key (RS256, with
+    /// its `kid`).
     ///
     /// # Panics
     ///
     /// If `claims` can't be serialized as JSON.
     pub fn token(&self, claims: &Value) -> String {
-        self.key.sign("JWT", claims).expect("claims serialize")
+        self.documents.keys().signing.sign("JWT", claims).expect("claims serialize")
+    }
+
+    /// Makes the key set endpoint misbehave from now on (`Fault::None` to
+    /// recover).
+    ///
+    /// ```rust
+    /// use rocket_oauth2_jwt_bearer::testing::{Fault, TestIssuer};
+    ///
+    /// # rocket::async_test(async {
+    /// let issuer = TestIssuer::start().await;
+    /// issuer.set_fault(Fault::Status(503));
+    /// let launched = rocket::local::asynchronous::Client::tracked(
+    ///     rocket::build().attach(rocket_oauth2_jwt_bearer::JwtAuth::with_config(
+    ///         issuer.config("https://api.example.com"),
+    ///     )),
+    /// )
+    /// .await;
+    /// match launched {
+    ///     Ok(_) => panic!("launched without keys"),
+    ///     Err(error) => assert!(matches!(
+    ///         error.kind(),
+    ///         rocket::error::ErrorKind::FailedFairings(_)
+    ///     )),
+    /// }
+    /// # });
+    /// ```
+    pub fn set_fault(&self, fault: Fault) {
+        *self.documents.fault.lock().unwrap_or_else(PoisonError::into_inner) = fault;
+    }
+
+    /// Replaces the signing key with a new one (a new `kid`); the key set
+    /// then holds both, the new one first, when `keep_old`, else the new
+    /// one only (the old key withdrawn).
+    ///
+    /// # Panics
+    ///
+    /// If no key can be generated.
+    pub fn rotate_key(&self, keep_old: bool) {
+        let new = Arc::new(SigningKey::generate("test").expect("a test key"));
+        let mut keys = self.documents.keys();
+        let mut set = new.jwks();
+        if keep_old {
+            let old: Value = serde_json::from_str(&keys.jwks).unwrap_or_default();
+            if let (Some(all), Some(old)) = (set["keys"].as_array_mut(), old["keys"].as_array()) {
+                all.extend(old.iter().cloned());
+            }
+        }
+        *keys = Keys { jwks: set.to_string(), signing: new };
     }
 
     /// How many times its key set was fetched.
     pub fn key_set_fetches(&self) -> usize {
-        self.key_set_fetches.load(Ordering::SeqCst)
+        self.documents.key_set_fetches.load(Ordering::SeqCst)
     }
 }
 
@@ -159,13 +232,24 @@ impl Drop for TestIssuer {
     }
 }
 
+/// The current key and the key set that publishes it.
+struct Keys {
+    jwks: String,
+    signing: Arc<SigningKey>,
+}
+
 struct Documents {
     discovery: String,
-    jwks: String,
-    key_set_fetches: Arc<AtomicUsize>,
+    keys: Mutex<Keys>,
+    fault: Mutex<Fault>,
+    key_set_fetches: AtomicUsize,
 }
 
 impl Documents {
+    fn keys(&self) -> std::sync::MutexGuard<'_, Keys> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Answers one HTTP/1.1 request and closes the connection.
     async fn serve(self: Arc<Self>, mut stream: TcpStream) {
         let mut head = Vec::new();
@@ -179,12 +263,26 @@ impl Documents {
         let head = String::from_utf8_lossy(&head);
         let path = head.split_whitespace().nth(1).unwrap_or("/");
         let (status, body) = match path {
-            "/.well-known/openid-configuration" => ("200 OK", self.discovery.as_str()),
+            "/.well-known/openid-configuration" => ("200 OK".to_owned(), self.discovery.clone()),
             "/.well-known/jwks.json" => {
                 self.key_set_fetches.fetch_add(1, Ordering::SeqCst);
-                ("200 OK", self.jwks.as_str())
+                let fault = self.fault.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                match fault {
+                    Fault::None => ("200 OK".to_owned(), self.keys().jwks.clone()),
+                    Fault::Status(code) => (format!("{code} Fault"), r#"{"error":"fault"}"#.into()),
+                    Fault::Garbage => ("200 OK".to_owned(), "<html>not a key set".into()),
+                    Fault::Hang => {
+                        std::future::pending::<()>().await;
+                        return;
+                    }
+                    Fault::Slow(delay) => {
+                        tokio::time::sleep(delay).await;
+                        ("200 OK".to_owned(), self.keys().jwks.clone())
+                    }
+                    Fault::Down => return,
+                }
             }
-            _ => ("404 Not Found", r#"{"error":"not found"}"#),
+            _ => ("404 Not Found".to_owned(), r#"{"error":"not found"}"#.into()),
         };
         let response = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
