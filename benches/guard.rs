@@ -8,13 +8,10 @@
 //! top of everything the app does for any request.
 
 #[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/dpop.rs"]
-#[allow(dead_code)]
 mod dpop;
 #[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/idp.rs"]
-#[allow(dead_code)]
 mod idp;
 #[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/keys.rs"]
-#[allow(dead_code)]
 mod keys;
 
 use criterion::{criterion_group, criterion_main, Criterion};
