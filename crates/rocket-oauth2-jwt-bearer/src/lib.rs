@@ -120,14 +120,15 @@ pub use request::guards::{
     Satisfies, Scope, ScopeSet,
 };
 pub use request::status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
-pub use settings::checked::{ConfigError, NamedVariables, Settings, SettingsBuilder};
+pub use settings::checked::{ConfigError, NamedVariables, Settings};
 pub use settings::config::{
     Config, DpopConfig, DpopMode, IssuerConfig, MtlsConfig, MtlsMode, ProxyHeaders,
     ReplayStoreFailure, Secret,
 };
-pub use settings::issuer_settings::{IssuerSettings, IssuerSettingsBuilder};
+pub use settings::issuer_settings::IssuerSettings;
 pub use verification::claims::Claims;
 pub use verification::resolver::{IssuerResolver, ResolveError};
+pub use words::algorithms::Algorithm;
 pub use words::authority::Authority;
 pub use words::binding::Binding;
 pub use words::error::{AuthError, Claim, ProofError, RequestError, TokenError};

@@ -103,7 +103,7 @@ async fn dpop_get<'c>(
 #[rocket::async_test]
 async fn guards_report_the_binding_and_dpop_bound_demands_one() {
     let issuer = TestIssuer::start().await;
-    let client = client(issuer.settings(AUDIENCE).build().unwrap()).await;
+    let client = client(Settings::from_config(&issuer.config(AUDIENCE)).unwrap()).await;
     let key = ClientKey::generate();
     let mut claims = issuer.claims(AUDIENCE);
     claims["cnf"] = json!({"jkt": key.jkt()});
@@ -141,7 +141,7 @@ async fn guards_report_the_binding_and_dpop_bound_demands_one() {
 #[rocket::async_test]
 async fn a_malformed_host_is_refused_by_the_crate_itself() {
     let issuer = TestIssuer::start().await;
-    let client = client(issuer.settings(AUDIENCE).build().unwrap()).await;
+    let client = client(Settings::from_config(&issuer.config(AUDIENCE)).unwrap()).await;
     let key = ClientKey::generate();
     let mut claims = issuer.claims(AUDIENCE);
     claims["cnf"] = json!({"jkt": key.jkt()});

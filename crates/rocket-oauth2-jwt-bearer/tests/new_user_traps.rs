@@ -168,7 +168,7 @@ fn plain(status: Status, _: &Request<'_>) -> String {
 #[rocket::async_test]
 async fn the_apps_own_catchers_keep_precedence() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).build().unwrap();
+    let settings = Settings::from_config(&issuer.config(AUDIENCE)).unwrap();
     let rocket = app(rocket::custom(quiet()))
         .attach(JwtAuth::with_settings(settings.clone()))
         .register("/", catchers![plain]);
@@ -196,7 +196,7 @@ async fn the_apps_own_catchers_keep_precedence() {
 #[rocket::async_test]
 async fn a_users_guard_and_claim_rules_refuse_like_the_crates_own() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).build().unwrap();
+    let settings = Settings::from_config(&issuer.config(AUDIENCE)).unwrap();
     let client = launched(JwtAuth::with_settings(settings)).await;
 
     let mut claims = issuer.claims(AUDIENCE);
@@ -229,7 +229,7 @@ async fn a_users_guard_and_claim_rules_refuse_like_the_crates_own() {
 #[rocket::async_test]
 async fn handlers_get_the_raw_token_its_header_and_typed_claims() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).build().unwrap();
+    let settings = Settings::from_config(&issuer.config(AUDIENCE)).unwrap();
     let client = launched(JwtAuth::with_settings(settings)).await;
 
     let mut claims = issuer.claims(AUDIENCE);

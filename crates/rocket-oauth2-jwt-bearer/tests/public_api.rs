@@ -3,14 +3,16 @@
 //! is enough to protect routes, configure, test and operate an API.
 
 use figment::providers::{Format, Serialized, Toml};
+use std::time::Duration;
+
 use figment::Figment;
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::{get, routes, Build, Rocket};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
 use rocket_oauth2_jwt_bearer::{
-    scope, AuthError, BearerToken, ConfigError, HasScope, JwtAuth, KeyStatus, MaybeBearer, Metrics,
-    Settings,
+    scope, AuthError, BearerToken, Config, ConfigError, HasScope, JwtAuth, KeyStatus, MaybeBearer,
+    Metrics, Settings,
 };
 use serde_json::{json, Value};
 
@@ -72,7 +74,8 @@ fn challenge(response: &LocalResponse<'_>) -> Option<String> {
 #[rocket::async_test]
 async fn settings_in_code_protect_routes() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).set("clock_tolerance", 1).build().unwrap();
+    let config = Config { clock_tolerance: Duration::from_secs(1), ..issuer.config(AUDIENCE) };
+    let settings = Settings::from_config(&config).unwrap();
     let client =
         Client::tracked(app(rocket::custom(quiet()), JwtAuth::with_settings(settings))).await;
     let client = client.expect("launches");
@@ -133,7 +136,7 @@ async fn settings_from_the_auth_table_protect_routes() {
 #[rocket::async_test]
 async fn claim_checks_in_handlers_are_refused_and_counted_like_guards() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).build().unwrap();
+    let settings = Settings::from_config(&issuer.config(AUDIENCE)).unwrap();
     let client =
         Client::tracked(app(rocket::custom(quiet()), JwtAuth::with_settings(settings))).await;
     let client = client.unwrap();
@@ -157,7 +160,7 @@ async fn claim_checks_in_handlers_are_refused_and_counted_like_guards() {
 #[rocket::async_test]
 async fn attaching_the_fairings_twice_is_harmless() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).build().unwrap();
+    let settings = Settings::from_config(&issuer.config(AUDIENCE)).unwrap();
     let rocket = rocket::custom(quiet())
         .attach(JwtAuth::with_settings(settings.clone()))
         .attach(Metrics::fairing());
@@ -173,7 +176,9 @@ async fn attaching_the_fairings_twice_is_harmless() {
 
 #[rocket::async_test]
 async fn bad_settings_stop_launch_with_a_typed_error() {
-    let error = Settings::builder().issuer_base_url("https://t.example.test/").build().unwrap_err();
+    let config =
+        Config { issuer_base_url: Some("https://t.example.test/".into()), ..Config::default() };
+    let error = Settings::from_config(&config).unwrap_err();
     assert!(matches!(error, ConfigError::Missing { .. }), "{error:?}");
     assert_eq!(error.setting(), "audience");
 
@@ -191,18 +196,19 @@ async fn bad_settings_stop_launch_with_a_typed_error() {
 
 #[rocket::async_test]
 async fn settings_in_code_never_start_the_dev_issuer_outside_debug() {
-    let settings = Settings::builder().set("dev_issuer", true).build().unwrap();
+    let settings =
+        Settings::from_config(&Config { dev_issuer: true, ..Config::default() }).unwrap();
     let figment = quiet().select("release");
     match Client::tracked(rocket::custom(figment).attach(JwtAuth::with_settings(settings))).await {
         Ok(_) => panic!("launch should fail"),
         Err(error) => assert!(matches!(error.kind(), rocket::error::ErrorKind::FailedFairings(_))),
     }
 
-    let both = Settings::builder()
-        .issuer_base_url("https://t.example.test/")
-        .set("audience", "a")
-        .audience("b")
-        .build()
-        .unwrap();
+    let both = Settings::from_config(&Config {
+        issuer_base_url: Some("https://t.example.test/".into()),
+        audience: vec!["a".into(), "b".into()],
+        ..Config::default()
+    })
+    .unwrap();
     assert_eq!(both.audiences(), ["a", "b"]);
 }

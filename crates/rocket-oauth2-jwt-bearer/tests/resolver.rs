@@ -9,7 +9,8 @@ use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
 use rocket_oauth2_jwt_bearer::{
-    BearerToken, IssuerResolver, IssuerSettings, JwtAuth, ResolveError, Settings,
+    BearerToken, Config, IssuerConfig, IssuerResolver, IssuerSettings, JwtAuth, ResolveError,
+    Settings,
 };
 
 const AUDIENCE: &str = "https://api.example.test";
@@ -33,13 +34,13 @@ impl IssuerResolver for Tenants {
         if !self.approved.lock().unwrap().iter().any(|t| t == iss) {
             return Ok(None);
         }
-        Ok(Some(IssuerSettings::builder().set("issuer_base_url", iss).build()?))
+        Ok(Some(IssuerSettings::from_config(&IssuerConfig::discover(iss))?))
     }
 }
 
 async fn client(configured: &TestIssuer, tenants: Tenants, max: usize) -> Client {
-    let settings: Settings =
-        configured.settings(AUDIENCE).set("dynamic_issuers_max", max).build().unwrap();
+    let config = Config { dynamic_issuers_max: max, ..configured.config(AUDIENCE) };
+    let settings = Settings::from_config(&config).unwrap();
     let figment = rocket::Config::figment().merge(("log_level", "off"));
     let rocket = rocket::custom(figment)
         .attach(JwtAuth::with_settings(settings).with_resolver(tenants))

@@ -7,7 +7,10 @@ use rocket::http::{Header, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
-use rocket_oauth2_jwt_bearer::{scope, ConfigError, HasScope, JwtAuth, Settings};
+use rocket_oauth2_jwt_bearer::{
+    scope, Algorithm, Config, ConfigError, DpopConfig, DpopMode, HasScope, JwtAuth, MtlsConfig,
+    MtlsMode, Settings,
+};
 use serde_json::{json, Value};
 
 const AUDIENCE: &str = "https://api.example.test";
@@ -35,16 +38,15 @@ fn challenge(response: &rocket::local::asynchronous::LocalResponse<'_>) -> Strin
 #[rocket::async_test]
 async fn the_document_describes_the_configured_resource() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer
-        .settings(AUDIENCE)
-        .set("resource", "https://api.example.test/v1")
-        .set("scopes_supported", ["read:reports"])
-        .set("resource_name", "Reports API")
-        .set("resource_documentation", "https://docs.example.test/reports")
-        .set("allow_query_token", true)
-        .build()
-        .unwrap();
-    let client = client(settings).await;
+    let config = Config {
+        resource: Some("https://api.example.test/v1".into()),
+        scopes_supported: vec!["read:reports".into()],
+        resource_name: Some("Reports API".into()),
+        resource_documentation: Some("https://docs.example.test/reports".into()),
+        allow_query_token: true,
+        ..issuer.config(AUDIENCE)
+    };
+    let client = client(Settings::from_config(&config).unwrap()).await;
 
     let response = client.get("/.well-known/oauth-protected-resource/v1").dispatch().await;
     assert_eq!(response.status(), Status::Ok);
@@ -111,8 +113,9 @@ async fn the_document_describes_the_configured_resource() {
 #[rocket::async_test]
 async fn a_resource_without_a_path_is_described_at_the_bare_well_known_path() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).set("resource", "https://api.example.test").build();
-    let client = client(settings.unwrap()).await;
+    let config =
+        Config { resource: Some("https://api.example.test".into()), ..issuer.config(AUDIENCE) };
+    let client = client(Settings::from_config(&config).unwrap()).await;
     let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
     let document: Value = response.into_json().await.unwrap();
     assert_eq!(document["resource"], "https://api.example.test", "exactly the setting");
@@ -123,16 +126,20 @@ async fn a_resource_without_a_path_is_described_at_the_bare_well_known_path() {
 #[rocket::async_test]
 async fn the_document_says_whether_dpop_is_required_or_off() {
     let issuer = TestIssuer::start().await;
-    for (mode, expected) in [("required", Some(true)), ("disabled", None)] {
-        let settings = issuer
-            .settings(AUDIENCE)
-            .set("resource", "https://api.example.test")
-            .set("dpop", json!({"mode": mode, "algorithms": ["ES256", "EdDSA"]}))
-            .build();
-        let client = client(settings.unwrap()).await;
+    for (mode, expected) in [(DpopMode::Required, Some(true)), (DpopMode::Disabled, None)] {
+        let config = Config {
+            resource: Some("https://api.example.test".into()),
+            dpop: DpopConfig {
+                mode,
+                algorithms: Some(vec![Algorithm::ES256, Algorithm::EdDSA]),
+                ..DpopConfig::default()
+            },
+            ..issuer.config(AUDIENCE)
+        };
+        let client = client(Settings::from_config(&config).unwrap()).await;
         let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
         let document: Value = response.into_json().await.unwrap();
-        assert_eq!(document["dpop_bound_access_tokens_required"].as_bool(), expected, "{mode}");
+        assert_eq!(document["dpop_bound_access_tokens_required"].as_bool(), expected, "{mode:?}");
         match expected {
             Some(_) => {
                 assert_eq!(document["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]))
@@ -145,8 +152,9 @@ async fn the_document_says_whether_dpop_is_required_or_off() {
 #[rocket::async_test]
 async fn without_a_resource_there_is_no_metadata() {
     let issuer = TestIssuer::start().await;
-    let settings = issuer.settings(AUDIENCE).set("scopes_supported", ["read:reports"]).build();
-    let client = client(settings.unwrap()).await;
+    let config =
+        Config { scopes_supported: vec!["read:reports".into()], ..issuer.config(AUDIENCE) };
+    let client = client(Settings::from_config(&config).unwrap()).await;
     let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
     let bare = client.get("/v1/reports").dispatch().await;
@@ -155,6 +163,11 @@ async fn without_a_resource_there_is_no_metadata() {
 
 #[test]
 fn a_resource_must_be_an_https_url_without_query_or_fragment() {
+    let base = || Config {
+        issuer_base_url: Some("https://issuer.example.test/".into()),
+        audience: vec![AUDIENCE.into()],
+        ..Config::default()
+    };
     for bad in [
         "http://api.example.test",
         "https://api.example.test/#x",
@@ -162,48 +175,37 @@ fn a_resource_must_be_an_https_url_without_query_or_fragment() {
         " https://api.example.test",
         "api.example.test",
     ] {
-        let error = Settings::builder()
-            .issuer_base_url("https://issuer.example.test/")
-            .audience(AUDIENCE)
-            .set("resource", bad)
-            .build()
-            .unwrap_err();
+        let error =
+            Settings::from_config(&Config { resource: Some(bad.into()), ..base() }).unwrap_err();
         assert!(matches!(error, ConfigError::Invalid { .. }), "{bad}: {error}");
         assert_eq!(error.setting(), "resource", "{bad}: {error}");
     }
-    let error = Settings::builder()
-        .issuer_base_url("https://issuer.example.test/")
-        .audience(AUDIENCE)
-        .set("scopes_supported", ["read reports"])
-        .build()
-        .unwrap_err();
+    let config = Config { scopes_supported: vec!["read reports".into()], ..base() };
+    let error = Settings::from_config(&config).unwrap_err();
     assert_eq!(error.setting(), "scopes_supported");
-    assert!(Settings::builder()
-        .issuer_base_url("https://issuer.example.test/")
-        .audience(AUDIENCE)
-        .set("resource", "http://127.0.0.1:3010")
-        .build()
-        .is_ok());
+    let loopback = Config { resource: Some("http://127.0.0.1:3010".into()), ..base() };
+    assert!(Settings::from_config(&loopback).is_ok());
 }
 
 #[rocket::async_test]
 async fn the_document_says_when_certificate_bound_tokens_are_accepted() {
     let issuer = TestIssuer::start().await;
+    let xfcc = Some("X-Forwarded-Client-Cert".to_owned());
     for (mtls, expected) in [
-        (json!({"proxy_header": "X-Forwarded-Client-Cert"}), Some(true)),
-        (json!({"proxy_header": "X-Forwarded-Client-Cert", "mode": "disabled"}), None),
-        (json!({}), None),
+        (MtlsConfig { proxy_header: xfcc.clone(), ..MtlsConfig::default() }, Some(true)),
+        (MtlsConfig { proxy_header: xfcc, mode: MtlsMode::Disabled }, None),
+        (MtlsConfig::default(), None),
     ] {
-        let settings = issuer
-            .settings(AUDIENCE)
-            .set("resource", "https://api.example.test")
-            .set("mtls", mtls.clone())
-            .build();
-        let client = client(settings.unwrap()).await;
+        let config = Config {
+            resource: Some("https://api.example.test".into()),
+            mtls: mtls.clone(),
+            ..issuer.config(AUDIENCE)
+        };
+        let client = client(Settings::from_config(&config).unwrap()).await;
         let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
         let document: Value = response.into_json().await.unwrap();
         let field = document["tls_client_certificate_bound_access_tokens"].as_bool();
-        assert_eq!(field, expected, "{mtls}");
+        assert_eq!(field, expected, "{mtls:?}");
     }
 }
 
@@ -214,8 +216,8 @@ async fn browsers_may_preflight_the_document_and_other_methods_are_405() {
         ("https://api.example.test", "/.well-known/oauth-protected-resource"),
         ("https://api.example.test/v1", "/.well-known/oauth-protected-resource/v1"),
     ] {
-        let settings = issuer.settings(AUDIENCE).set("resource", resource).build().unwrap();
-        let client = client(settings).await;
+        let config = Config { resource: Some(resource.into()), ..issuer.config(AUDIENCE) };
+        let client = client(Settings::from_config(&config).unwrap()).await;
 
         // What a browser sends before the MCP SDK's metadata request.
         let response = client

@@ -55,8 +55,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 use crate::keys::signing_key::SigningKey;
-use crate::settings::checked::Settings;
-use crate::settings::checked::SettingsBuilder;
 use crate::settings::config::Config;
 
 /// How the issuer's key set endpoint misbehaves (discovery keeps
@@ -141,11 +139,6 @@ impl TestIssuer {
             audience: vec![audience.to_owned()],
             ..Config::default()
         }
-    }
-
-    /// Settings for this issuer and `audience`, to add more to.
-    pub fn settings(&self, audience: &str) -> SettingsBuilder {
-        Settings::builder().issuer_base_url(&self.url()).audience(audience)
     }
 
     /// Claims that pass every check for `audience`: `iss`, `aud`, `sub`,

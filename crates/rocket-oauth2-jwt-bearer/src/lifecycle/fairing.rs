@@ -113,18 +113,8 @@ impl JwtAuth {
         self
     }
 
-    /// The fairing with settings made in code; Rocket's figment is not read.
-    ///
-    /// ```rust
-    /// use rocket_oauth2_jwt_bearer::{JwtAuth, Settings};
-    ///
-    /// let settings = Settings::builder()
-    ///     .issuer_base_url("https://tenant.example.com/")
-    ///     .audience("https://api.example.com")
-    ///     .build()?;
-    /// let rocket = rocket::build().attach(JwtAuth::with_settings(settings));
-    /// # Ok::<(), rocket_oauth2_jwt_bearer::ConfigError>(())
-    /// ```
+    /// The fairing with settings checked already ([`Settings::from_config`]
+    /// or [`Settings::from_figment`]); Rocket's figment is not read.
     pub fn with_settings(settings: Settings) -> Self {
         JwtAuth { settings: Source::Settings(Box::new(settings)), ..JwtAuth::default() }
     }

@@ -21,7 +21,6 @@ use figment::providers::Serialized;
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider};
 use reqwest::Url;
-use serde::Serialize;
 
 use crate::settings::config::{Config, DpopMode, IssuerConfig, MtlsMode};
 use crate::settings::config_error::origin_of;
@@ -130,22 +129,21 @@ impl Config {
 /// Claims that may hold scopes.
 const SCOPE_CLAIMS: [&str; 3] = ["scope", "scp", "permissions"];
 
-/// The checked `auth` settings: build them with [`Settings::from_figment`]
-/// (what the fairing does with Rocket's figment) or [`Settings::builder`].
+/// The checked `auth` settings: from [`Settings::from_figment`] (what the
+/// fairing does with Rocket's figment) or [`Settings::from_config`].
 ///
 /// ```rust
-/// use rocket_oauth2_jwt_bearer::Settings;
+/// use std::time::Duration;
+/// use rocket_oauth2_jwt_bearer::{Config, Settings};
 ///
-/// let settings = Settings::builder()
-///     .issuer_base_url("https://tenant.example.com/")
-///     .audience("https://api.example.com")
-///     .set("clock_tolerance", 2)
-///     .build()
-///     .expect("valid settings");
-/// # let _ = settings;
-///
-/// let error = Settings::builder().audience("https://api.example.com").build().unwrap_err();
-/// assert!(error.to_string().contains("`auth.issuer_base_url`"));
+/// let settings = Settings::from_config(&Config {
+///     issuer_base_url: Some("https://tenant.example.com/".into()),
+///     audience: vec!["https://api.example.com".into()],
+///     clock_tolerance: Duration::from_secs(2),
+///     ..Config::default()
+/// })
+/// .expect("valid settings");
+/// assert_eq!(settings.clock_tolerance(), Duration::from_secs(2));
 /// ```
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -255,11 +253,6 @@ impl Settings {
         Settings::from_figment(&Figment::from(InCode { name: "Config", values }).select("debug"))
     }
 
-    /// Settings written in code, checked like those read from a file.
-    pub fn builder() -> SettingsBuilder {
-        SettingsBuilder { values: serde_json::Map::new() }
-    }
-
     /// Accepted `aud` values (the development issuer's default included).
     pub fn audiences(&self) -> &[String] {
         &self.audiences
@@ -356,51 +349,7 @@ impl Settings {
     }
 }
 
-/// Builds [`Settings`] in code: each call sets one `auth` setting, by the
-/// name it has in `Rocket.toml`. [`build`](Self::build) runs the checks
-/// [`Settings::from_figment`] runs.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct SettingsBuilder {
-    values: serde_json::Map<String, serde_json::Value>,
-}
-
-impl SettingsBuilder {
-    /// `issuer_base_url`: the OIDC discovery base URL.
-    pub fn issuer_base_url(self, url: &str) -> Self {
-        self.set("issuer_base_url", url)
-    }
-
-    /// `audience`: an accepted `aud` value (call again for more).
-    pub fn audience(mut self, audience: &str) -> Self {
-        let entry = self.values.entry("audience").or_insert_with(|| serde_json::json!([]));
-        if entry.is_string() {
-            *entry = serde_json::json!([entry.take()]);
-        }
-        if let Some(list) = entry.as_array_mut() {
-            list.push(audience.into());
-        }
-        self
-    }
-
-    /// Any `auth` setting by name, e.g. `.set("jwks_cooldown", 10)`. A bad
-    /// name or value is reported by [`build`](Self::build).
-    pub fn set(mut self, name: &str, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-        self.values.insert(name.to_owned(), value);
-        self
-    }
-
-    /// Checks the settings. They are read as the `debug` profile's, so
-    /// `dev_issuer` is allowed.
-    pub fn build(self) -> Result<Settings, ConfigError> {
-        let values = serde_json::Value::Object(self.values);
-        let figment = Figment::from(InCode { name: "Settings::builder()", values }).select("debug");
-        Settings::from_figment(&figment)
-    }
-}
-
-/// Settings written in code, named as such in errors.
+/// A [`Config`] written in code, named as such in errors.
 struct InCode {
     name: &'static str,
     values: serde_json::Value,
@@ -670,14 +619,14 @@ mod tests {
         let error = Settings::from_figment(&figment).unwrap_err().to_string();
         assert!(error.contains("(from environment variable `ISSUER_BASE_URL`)"), "{error}");
 
-        let error = Settings::builder()
-            .issuer_base_url("https://t.example/")
-            .audience("a")
-            .set("jwks_timeout", "soon")
-            .build()
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("`auth.jwks_timeout` (from Settings::builder())"), "{error}");
+        let config = Config {
+            issuer_base_url: Some("https://t.example/".into()),
+            audience: vec!["a".into()],
+            jwks_timeout: Duration::ZERO,
+            ..Config::default()
+        };
+        let error = Settings::from_config(&config).unwrap_err().to_string();
+        assert!(error.contains("`auth.jwks_timeout` (from Config)"), "{error}");
     }
 
     #[test]

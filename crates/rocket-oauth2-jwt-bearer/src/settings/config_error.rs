@@ -7,7 +7,7 @@ use figment::{Figment, Metadata, Profile, Source};
 
 /// Where the value of `auth.<setting>` came from, in words: `Rocket.toml
 /// [release.auth]`, `ROCKET_AUTH`, `environment variable \`AUDIENCE\``,
-/// `Settings::builder()`.
+/// `Config`.
 pub(crate) fn origin_of(figment: &Figment, setting: &str) -> Option<String> {
     let value = figment.find_value(&format!("auth.{setting}")).ok()?;
     let tag = value.tag();

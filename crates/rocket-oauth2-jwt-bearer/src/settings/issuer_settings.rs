@@ -4,13 +4,12 @@
 //!
 //! The same checks serve the single-issuer form (`issuer_base_url`,
 //! `audience`, ... at the top of the `auth` table), each entry of the
-//! `issuers` list, and [`IssuerSettings::builder`], which an
+//! `issuers` list, and [`IssuerSettings::from_config`], which an
 //! [`IssuerResolver`](crate::IssuerResolver) uses for issuers it approves
 //! at run time.
 
 use figment::Figment;
 use reqwest::Url;
-use serde::Serialize;
 
 use crate::settings::config::{default_algorithms, IssuerConfig, Secret};
 use crate::settings::config_error::{origin_of, ConfigError};
@@ -53,16 +52,7 @@ pub(crate) enum JwksFrom {
 /// single-issuer settings, or what an [`IssuerResolver`](crate::IssuerResolver)
 /// approves.
 ///
-/// ```rust
-/// use rocket_oauth2_jwt_bearer::IssuerSettings;
-///
-/// let tenant = IssuerSettings::builder()
-///     .set("issuer_base_url", "https://tenant-42.example.com/")
-///     .set("audience", "https://api.example.com")
-///     .build()?;
-/// # let _ = tenant;
-/// # Ok::<(), rocket_oauth2_jwt_bearer::ConfigError>(())
-/// ```
+/// Made from an [`IssuerConfig`] by [`IssuerSettings::from_config`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerSettings {
     pub(crate) source: KeySource,
@@ -81,14 +71,6 @@ pub struct IssuerSettings {
 }
 
 impl IssuerSettings {
-    /// Builds an issuer's settings in code, by the names an `issuers`
-    /// table entry uses: `issuer_base_url`, `issuer`, `jwks_uri`,
-    /// `public_key`, `secret`, `token_signing_alg`, `algorithms`,
-    /// `audience`.
-    pub fn builder() -> IssuerSettingsBuilder {
-        IssuerSettingsBuilder { values: serde_json::Map::new() }
-    }
-
     /// Checks `config` as an `issuers` entry is checked: what an
     /// [`IssuerResolver`](crate::IssuerResolver) returns for an issuer it
     /// approves.
@@ -149,35 +131,6 @@ impl IssuerSettings {
     }
 }
 
-/// Builds [`IssuerSettings`] in code; [`build`](Self::build) runs the checks
-/// an `issuers` table entry gets.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct IssuerSettingsBuilder {
-    values: serde_json::Map<String, serde_json::Value>,
-}
-
-impl IssuerSettingsBuilder {
-    /// Any issuer setting by name, e.g. `.set("jwks_uri", "https://...")`.
-    pub fn set(mut self, name: &str, value: impl Serialize) -> Self {
-        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-        self.values.insert(name.to_owned(), value);
-        self
-    }
-
-    /// Checks the settings.
-    pub fn build(self) -> Result<IssuerSettings, ConfigError> {
-        let origin = Some("IssuerSettings::builder()".to_owned());
-        let fields: IssuerConfig = serde_json::from_value(serde_json::Value::Object(self.values))
-            .map_err(|e| ConfigError::Invalid {
-            setting: "issuer".into(),
-            problem: e.to_string(),
-            origin: origin.clone(),
-        })?;
-        IssuerSettings::from_config(&fields)
-    }
-}
-
 /// Where the fields being checked were written.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Place {
@@ -185,7 +138,7 @@ pub(crate) enum Place {
     TopLevel,
     /// `issuers[i]`.
     Entry(usize),
-    /// `IssuerSettings::builder()`.
+    /// `IssuerSettings::from_config`.
     InCode,
 }
 
@@ -213,7 +166,7 @@ impl IssuerCheck<'_> {
         match self.place {
             Place::TopLevel => self.figment.and_then(|f| origin_of(f, key)),
             Place::Entry(_) => self.figment.and_then(|f| origin_of(f, "issuers")),
-            Place::InCode => Some("IssuerSettings::builder()".into()),
+            Place::InCode => Some("IssuerConfig".into()),
         }
     }
 
@@ -412,32 +365,31 @@ mod tests {
 
     #[test]
     fn a_discovered_issuer_is_expected_with_or_without_its_slash() {
-        let settings = IssuerSettings::builder()
-            .set("issuer_base_url", "https://t.example.com")
-            .set("audience", "a")
-            .build()
-            .unwrap();
+        let mut config = IssuerConfig::discover("https://t.example.com");
+        config.audience = Some(vec!["a".into()]);
+        let settings = IssuerSettings::from_config(&config).unwrap();
         assert_eq!(
             settings.expected_issuers(),
             ["https://t.example.com/", "https://t.example.com"]
         );
 
-        let settings = IssuerSettings::builder()
-            .set("issuer", "https://exact.example.com")
-            .set("jwks_uri", "https://keys.example.com/jwks")
-            .build()
-            .unwrap();
+        let config = IssuerConfig {
+            issuer: Some("https://exact.example.com".into()),
+            jwks_uri: Some("https://keys.example.com/jwks".into()),
+            ..IssuerConfig::default()
+        };
+        let settings = IssuerSettings::from_config(&config).unwrap();
         assert_eq!(settings.expected_issuers(), ["https://exact.example.com"]);
     }
 
     #[test]
-    fn builder_errors_name_the_setting_and_the_builder() {
-        let error = IssuerSettings::builder().set("jwks_uri", "ftp://x").build().unwrap_err();
-        assert!(
-            error.to_string().contains("`auth.jwks_uri` (from IssuerSettings::builder())"),
-            "{error}"
-        );
-        let error = IssuerSettings::builder().set("audiense", "x").build().unwrap_err();
-        assert!(error.to_string().contains("audiense"), "{error}");
+    fn errors_in_code_name_the_setting_and_issuer_config() {
+        let config = IssuerConfig {
+            issuer: Some("https://exact.example.com".into()),
+            jwks_uri: Some("ftp://x".into()),
+            ..IssuerConfig::default()
+        };
+        let error = IssuerSettings::from_config(&config).unwrap_err();
+        assert!(error.to_string().contains("`auth.jwks_uri` (from IssuerConfig)"), "{error}");
     }
 }

@@ -242,7 +242,9 @@ impl Dynamic {
 mod tests {
     use super::*;
     use crate::keys::jwks::{KeySet, KeyStore};
+    use crate::settings::config::{Config, IssuerConfig, Secret};
     use crate::settings::issuer_settings::IssuerSettings;
+    use crate::words::algorithms::Algorithm;
     use std::sync::atomic::AtomicUsize;
 
     struct Counting {
@@ -263,13 +265,18 @@ mod tests {
         }
     }
 
+    /// A configured issuer with a static (empty) key set.
+    fn config() -> Config {
+        Config {
+            issuer: Some("https://configured.example.com/".into()),
+            public_key: Some(r#"{"keys":[]}"#.into()),
+            audience: vec!["api".into()],
+            ..Config::default()
+        }
+    }
+
     fn settings() -> Settings {
-        Settings::builder()
-            .set("issuer", "https://configured.example.com/")
-            .set("public_key", r#"{"keys":[]}"#)
-            .audience("api")
-            .build()
-            .unwrap()
+        Settings::from_config(&config()).unwrap()
     }
 
     #[tokio::test]
@@ -313,20 +320,19 @@ mod tests {
             iss: &str,
         ) -> Result<Option<IssuerSettings>, crate::verification::resolver::ResolveError> {
             let secret = |issuer: &str| {
-                IssuerSettings::builder()
-                    .set("issuer", issuer)
-                    .set("secret", "0123456789abcdef0123456789abcdef")
-                    .set("token_signing_alg", "HS256")
-                    .build()
+                IssuerSettings::from_config(&IssuerConfig {
+                    issuer: Some(issuer.into()),
+                    secret: Some(Secret::new("0123456789abcdef0123456789abcdef")),
+                    token_signing_alg: Some(Algorithm::HS256),
+                    ..IssuerConfig::default()
+                })
             };
             Ok(Some(match iss {
                 "https://tenant.example.com/" => secret(iss)?,
                 // Approved, but its settings describe another issuer.
                 "https://mismatch.example.com/" => secret("https://other.example.com/")?,
                 // Approved, and nothing listens there.
-                "http://127.0.0.1:1/" => {
-                    IssuerSettings::builder().set("issuer_base_url", iss).build()?
-                }
+                "http://127.0.0.1:1/" => IssuerSettings::from_config(&IssuerConfig::discover(iss))?,
                 _ => return Ok(None),
             }))
         }
@@ -334,13 +340,8 @@ mod tests {
 
     #[tokio::test]
     async fn idle_resolver_issuers_are_evicted() {
-        let settings = Settings::builder()
-            .set("issuer", "https://configured.example.com/")
-            .set("public_key", r#"{"keys":[]}"#)
-            .audience("api")
-            .set("dynamic_issuer_idle", 0.05)
-            .build()
-            .unwrap();
+        let config = Config { dynamic_issuer_idle: Duration::from_millis(50), ..config() };
+        let settings = Settings::from_config(&config).unwrap();
         let issuers = Issuers::new(vec![], Some(Arc::new(Static)), &settings);
         let issuer = issuers.route("https://tenant.example.com/").await.unwrap();
         assert_eq!(issuer.iss(), Some("https://tenant.example.com/"));
@@ -356,13 +357,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_approved_issuer_that_loads_another_iss_or_none_is_not_trusted() {
-        let settings = Settings::builder()
-            .set("issuer", "https://configured.example.com/")
-            .set("public_key", r#"{"keys":[]}"#)
-            .audience("api")
-            .set("jwks_timeout", 1)
-            .build()
-            .unwrap();
+        let config = Config { jwks_timeout: Duration::from_secs(1), ..config() };
+        let settings = Settings::from_config(&config).unwrap();
         let issuers = Issuers::new(vec![], Some(Arc::new(Static)), &settings);
 
         let refused = issuers.route("https://mismatch.example.com/").await.unwrap_err();

@@ -30,7 +30,9 @@ pub type ResolveError = Box<dyn Error + Send + Sync>;
 /// Decides which issuers not in the settings are trusted, and how.
 ///
 /// ```rust
-/// use rocket_oauth2_jwt_bearer::{IssuerResolver, IssuerSettings, JwtAuth, ResolveError};
+/// use rocket_oauth2_jwt_bearer::{
+///     IssuerConfig, IssuerResolver, IssuerSettings, JwtAuth, ResolveError,
+/// };
 ///
 /// struct Tenants; // in a real app: a database pool
 ///
@@ -42,7 +44,7 @@ pub type ResolveError = Box<dyn Error + Send + Sync>;
 ///         if !approved.contains(&iss) {
 ///             return Ok(None);
 ///         }
-///         Ok(Some(IssuerSettings::builder().set("issuer_base_url", iss).build()?))
+///         Ok(Some(IssuerSettings::from_config(&IssuerConfig::discover(iss))?))
 ///     }
 /// }
 ///
