@@ -98,7 +98,7 @@ impl JwtAuth {
     /// a guard refuses with (400, 401, 403, 500, 503) that the app left
     /// without one there: a refusal is answered with its challenge and JSON
     /// body, any other error as Rocket would. Catchers the app registers
-    /// itself, such as [`catchers()`](crate::request::catchers) under `/api`, take
+    /// itself, such as [`catchers()`](crate::catchers) under `/api`, take
     /// precedence either way. Without them, an app must register catchers
     /// that render refusals, or its 401s go out without `WWW-Authenticate`.
     pub fn without_catchers(mut self) -> Self {
