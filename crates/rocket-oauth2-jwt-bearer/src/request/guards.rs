@@ -23,10 +23,12 @@
 //! was proven, and [`DpopBound`] demands DPoP on one route whatever the
 //! mode.
 //!
-//! All need the [`JwtAuth`](crate::JwtAuth) fairing. A failure is an
+//! All need the [`JwtAuth`](crate::JwtAuth) fairing: each guard is a
+//! Rocket `Sentinel`, so a route using one without it stops launch. Every
+//! failure leaves through one exit, [`AuthError::refuse`]: an
 //! `Outcome::Error`, never a `Forward` (which would end as a 404 from the
-//! file server), and is recorded for the `/api` catchers, which render it
-//! as an RFC 6750 response: Rocket 0.5 catchers see only the status.
+//! file server), recorded for the catchers, which render it as an RFC 6750
+//! response (Rocket 0.5 catchers see only the status).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -41,12 +43,11 @@ use serde_json::Value;
 use crate::possession::dpop::Dpop;
 use crate::possession::mtls::Mtls;
 use crate::request::credentials::{self, Scheme};
-use crate::request::respond::RecordedFailure;
 use crate::settings::config::DpopMode;
 use crate::verification::claims::Claims;
 use crate::verification::token::Verifier;
 use crate::words::binding::Binding;
-use crate::words::error::{sanitize_description, AuthError, Claim, TokenError};
+use crate::words::error::{AuthError, Claim, TokenError};
 use crate::words::jose_header::JoseHeader;
 
 /// A request whose bearer token verified. Cheap to clone.
@@ -232,47 +233,6 @@ impl BearerToken {
     }
 }
 
-impl AuthError {
-    /// A 403 `insufficient_scope` refusal with `description` as its
-    /// `error_description`: what [`BearerToken::claim_check`] answers. Give
-    /// a fixed reason (never a claim's value); characters RFC 6750 doesn't
-    /// allow there are replaced by `?`.
-    pub fn claim_check(description: &str) -> Self {
-        AuthError::ClaimCheck { description: sanitize_description(description).into() }
-    }
-
-    /// Refuses the request from a request guard of your own, exactly as the
-    /// crate's guards do: the refusal is logged (at debug level, never the
-    /// token), recorded for the catchers and the metrics, and answered with
-    /// its status, `WWW-Authenticate` challenge and JSON body.
-    ///
-    /// ```rust
-    /// use rocket::request::{FromRequest, Outcome, Request};
-    /// use rocket_oauth2_jwt_bearer::{AuthError, BearerToken};
-    ///
-    /// /// A token issued to a member of organization `org_1`.
-    /// struct OrgMember(BearerToken);
-    ///
-    /// #[rocket::async_trait]
-    /// impl<'r> FromRequest<'r> for OrgMember {
-    ///     type Error = AuthError;
-    ///
-    ///     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
-    ///         let token = rocket::outcome::try_outcome!(req.guard::<BearerToken>().await);
-    ///         match token.claim_equals("org_id", "org_1") {
-    ///             Ok(()) => Outcome::Success(OrgMember(token)),
-    ///             Err(error) => error.refuse(req),
-    ///         }
-    ///     }
-    /// }
-    /// ```
-    pub fn refuse<T>(self, req: &Request<'_>) -> Outcome<T, AuthError> {
-        log::debug!("{} {}: refused: {self}", req.method(), req.uri().path());
-        RecordedFailure::record(req, &self);
-        Outcome::Error((self.status(), self))
-    }
-}
-
 /// Launch stops when a route uses one of these guards and the fairing that
 /// manages what they verify with is missing: a Rocket [`Sentinel`], as
 /// `rocket_db_pools` does for its connections.
@@ -285,11 +245,6 @@ fn fairing_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
          attached: add `.attach(JwtAuth::fairing())`"
     );
     true
-}
-
-/// The one exit of every guard here: see [`AuthError::refuse`].
-fn refuse<T>(req: &Request<'_>, error: AuthError) -> Outcome<T, AuthError> {
-    error.refuse(req)
 }
 
 impl Sentinel for BearerToken {
@@ -305,7 +260,7 @@ impl<'r> FromRequest<'r> for BearerToken {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
         match Self::verified(req).await {
             Ok(token) => Outcome::Success(token.clone()),
-            Err(error) => refuse(req, error.clone()),
+            Err(error) => error.clone().refuse(req),
         }
     }
 }
@@ -346,7 +301,7 @@ impl<'r> FromRequest<'r> for MaybeBearer {
         match BearerToken::verified(req).await {
             Ok(token) => Outcome::Success(MaybeBearer(Some(token.clone()))),
             Err(AuthError::MissingCredentials) => Outcome::Success(MaybeBearer(None)),
-            Err(error) => refuse(req, error.clone()),
+            Err(error) => error.clone().refuse(req),
         }
     }
 }
@@ -389,8 +344,8 @@ impl<'r> FromRequest<'r> for DpopBound {
             Ok(token) if matches!(token.binding, Binding::Dpop { .. }) => {
                 Outcome::Success(DpopBound(token.clone()))
             }
-            Ok(_) | Err(AuthError::MissingCredentials) => refuse(req, AuthError::DpopRequired),
-            Err(error) => refuse(req, error.clone()),
+            Ok(_) | Err(AuthError::MissingCredentials) => AuthError::DpopRequired.refuse(req),
+            Err(error) => error.clone().refuse(req),
         }
     }
 }
@@ -463,7 +418,7 @@ async fn authorize(
 ) -> Outcome<BearerToken, AuthError> {
     let token = match BearerToken::verified(req).await {
         Ok(token) => token.clone(),
-        Err(error) => return refuse(req, error.clone()),
+        Err(error) => return error.clone().refuse(req),
     };
 
     let claims = token.claims();
@@ -485,8 +440,8 @@ async fn authorize(
         many => Cow::Owned(many.join(" ")),
     };
     match held {
-        Some(_) => refuse(req, AuthError::InsufficientScope { required }),
-        None => refuse(req, AuthError::MissingScopeClaim { claim, required }),
+        Some(_) => AuthError::InsufficientScope { required }.refuse(req),
+        None => AuthError::MissingScopeClaim { claim, required }.refuse(req),
     }
 }
 
@@ -632,8 +587,8 @@ impl<'r, R: ClaimRule> FromRequest<'r> for Satisfies<R> {
             Ok(token) if R::check(token.claims()) => {
                 Outcome::Success(Satisfies { token: token.clone(), rule: PhantomData })
             }
-            Ok(_) => refuse(req, AuthError::claim_check(R::DESCRIPTION)),
-            Err(error) => refuse(req, error.clone()),
+            Ok(_) => AuthError::claim_check(R::DESCRIPTION).refuse(req),
+            Err(error) => error.clone().refuse(req),
         }
     }
 }

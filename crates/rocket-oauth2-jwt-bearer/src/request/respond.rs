@@ -4,7 +4,7 @@
 //! keeps the refusal for the catchers and the metrics.
 
 use rocket::http::Header;
-use rocket::request::Request;
+use rocket::request::{Outcome, Request};
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use serde::Serialize;
@@ -23,6 +23,39 @@ pub(crate) fn challenge_context<'a>(req: &'a Request<'_>) -> ChallengeContext<'a
         mode: dpop.map_or(DpopMode::Disabled, Dpop::mode),
         algs: dpop.map_or("", Dpop::algs),
         resource_metadata: req.rocket().state::<ResourceMetadata>().map(ResourceMetadata::url),
+    }
+}
+
+impl AuthError {
+    /// Refuses the request from a request guard of your own, exactly as the
+    /// crate's guards do: the refusal is logged (at debug level, never the
+    /// token), recorded for the catchers and the metrics, and answered with
+    /// its status, `WWW-Authenticate` challenge and JSON body.
+    ///
+    /// ```rust
+    /// use rocket::request::{FromRequest, Outcome, Request};
+    /// use rocket_oauth2_jwt_bearer::{AuthError, BearerToken};
+    ///
+    /// /// A token issued to a member of organization `org_1`.
+    /// struct OrgMember(BearerToken);
+    ///
+    /// #[rocket::async_trait]
+    /// impl<'r> FromRequest<'r> for OrgMember {
+    ///     type Error = AuthError;
+    ///
+    ///     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+    ///         let token = rocket::outcome::try_outcome!(req.guard::<BearerToken>().await);
+    ///         match token.claim_equals("org_id", "org_1") {
+    ///             Ok(()) => Outcome::Success(OrgMember(token)),
+    ///             Err(error) => error.refuse(req),
+    ///         }
+    ///     }
+    /// }
+    /// ```
+    pub fn refuse<T>(self, req: &Request<'_>) -> Outcome<T, AuthError> {
+        log::debug!("{} {}: refused: {self}", req.method(), req.uri().path());
+        RecordedFailure::record(req, &self);
+        Outcome::Error((self.status(), self))
     }
 }
 

@@ -13,24 +13,39 @@ use std::fmt;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// A JWS `alg` (RFC 7518 §3.1, RFC 8037, RFC 8812, RFC 9864).
+/// A JWS `alg` (RFC 7518 §3.1, RFC 8037, RFC 8812, RFC 9864), as the
+/// `algorithms` settings name it. Never `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
 pub enum Algorithm {
+    /// HMAC with SHA-256 (a shared `secret`).
     HS256,
+    /// HMAC with SHA-384 (a shared `secret`).
     HS384,
+    /// HMAC with SHA-512 (a shared `secret`).
     HS512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
     RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
     RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
     RS512,
+    /// RSASSA-PSS with SHA-256.
     PS256,
+    /// RSASSA-PSS with SHA-384.
     PS384,
+    /// RSASSA-PSS with SHA-512.
     PS512,
+    /// ECDSA on P-256 with SHA-256.
     ES256,
+    /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512.
     ES512,
+    /// ECDSA on secp256k1 with SHA-256 (RFC 8812).
     ES256K,
+    /// EdDSA (RFC 8037); this crate verifies it on Ed25519 keys.
     EdDSA,
+    /// Ed25519, RFC 9864's fully specified name for EdDSA on Ed25519.
     Ed25519,
 }
 

@@ -588,6 +588,16 @@ impl fmt::Display for AuthError {
     }
 }
 
+impl AuthError {
+    /// A 403 `insufficient_scope` refusal with `description` as its
+    /// `error_description`: what [`BearerToken::claim_check`](crate::BearerToken::claim_check) answers. Give
+    /// a fixed reason (never a claim's value); characters RFC 6750 doesn't
+    /// allow there are replaced by `?`.
+    pub fn claim_check(description: &str) -> Self {
+        AuthError::ClaimCheck { description: sanitize_description(description).into() }
+    }
+}
+
 /// Keeps `text` inside RFC 6750's `error_description` character set
 /// (printable ASCII without `"` and `\`), replacing anything else with `?`.
 pub(crate) fn sanitize_description(text: &str) -> String {

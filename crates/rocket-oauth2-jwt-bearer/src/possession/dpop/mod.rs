@@ -78,7 +78,7 @@ impl SentMethod {
 }
 
 /// The DPoP side of the verifier: managed state of the Rocket, next to
-/// the [`Verifier`].
+/// the verifier.
 pub(crate) struct Dpop {
     settings: DpopSettings,
     proxies: TrustedProxies,
