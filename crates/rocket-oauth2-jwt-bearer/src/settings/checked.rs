@@ -245,12 +245,7 @@ impl Settings {
     /// assert!(error.to_string().contains("`auth.issuer_base_url`"));
     /// ```
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let values = serde_json::to_value(config).map_err(|error| ConfigError::Invalid {
-            setting: "auth".into(),
-            problem: error.to_string(),
-            origin: Some("Config".into()),
-        })?;
-        Settings::from_figment(&Figment::from(InCode { name: "Config", values }).select("debug"))
+        Settings::from_figment(&Figment::from(InCode(config)).select("debug"))
     }
 
     /// Accepted `aud` values (the development issuer's default included).
@@ -349,19 +344,16 @@ impl Settings {
     }
 }
 
-/// A [`Config`] written in code, named as such in errors.
-struct InCode {
-    name: &'static str,
-    values: serde_json::Value,
-}
+/// A [`Config`] written in code, named `Config` in errors.
+struct InCode<'a>(&'a Config);
 
-impl Provider for InCode {
+impl Provider for InCode<'_> {
     fn metadata(&self) -> Metadata {
-        Metadata::named(self.name)
+        Metadata::named("Config")
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Serialized::global("auth", &self.values).data()
+        Serialized::global("auth", self.0).data()
     }
 }
 
