@@ -17,7 +17,9 @@
 //! | [`Claims`] | a verified token's claims: typed, raw, serialized, or as your own type |
 //! | [`AuthError`], [`TokenError`], [`ProofError`], [`RequestError`], [`Claim`] | why a request was refused; renders itself as an RFC 6750 / RFC 9449 answer; [`AuthError::refuse`] for guards of your own |
 //! | [`catchers()`] | JSON catchers for every error under a base |
-//! | [`LaunchError`] | why launch stopped |
+//! | [`LaunchError`] | why launch stopped, typed down to the library error ([`source()`](std::error::Error::source)) |
+//! | [`KeyError`], [`KeySetError`], [`Skipped`], [`DiscoveryError`], [`FetchError`], [`FetchFailure`], [`UrlRefused`], [`DevIssuerError`] | its causes: a refused key, a key set with none usable, discovery, a fetch, a URL keys may not come from, the development issuer |
+//! | [`Clock`] | the time tokens and proofs are checked against; a test moves it forward ([`JwtAuth::with_clock`]) |
 //! | [`KeyStatus`], [`IssuerStatus`], [`ReplayStoreStatus`] | each issuer's keys and their freshness, and the DPoP replay store, for readiness probes |
 //! | `Metrics` (feature `metrics`) | Prometheus metrics at `/metrics` |
 //! | `testing::TestIssuer` (feature `testing`) | a real issuer on loopback that mints tokens for tests |
@@ -34,6 +36,7 @@ mod words {
     pub(crate) mod algorithms;
     pub(crate) mod authority;
     pub(crate) mod binding;
+    pub(crate) mod clock;
     pub(crate) mod error;
     pub(crate) mod jose_header;
     pub(crate) mod proxy_headers;
@@ -59,6 +62,7 @@ mod keys {
     pub(crate) mod jwk;
     pub(crate) mod jwks;
     pub(crate) mod key_checks;
+    pub(crate) mod key_error;
     pub(crate) mod launch_error;
     pub(crate) mod load;
     #[cfg(any(feature = "dev-issuer", feature = "testing"))]
@@ -110,7 +114,10 @@ mod lifecycle {
 
 #[cfg(feature = "testing")]
 pub use beside::testing;
-pub use keys::launch_error::LaunchError;
+pub use keys::fetch::{DiscoveryError, FetchError, FetchFailure};
+pub use keys::jwks::{KeySetError, Skipped};
+pub use keys::key_error::KeyError;
+pub use keys::launch_error::{DevIssuerError, LaunchError};
 pub use lifecycle::fairing::JwtAuth;
 #[cfg(feature = "metrics")]
 pub use lifecycle::metrics::{AuthMetrics, Metrics};
@@ -131,8 +138,10 @@ pub use verification::resolver::{IssuerResolver, ResolveError};
 pub use words::algorithms::Algorithm;
 pub use words::authority::Authority;
 pub use words::binding::Binding;
+pub use words::clock::Clock;
 pub use words::error::{AuthError, Claim, ProofError, RequestError, TokenError};
 pub use words::jose_header::JoseHeader;
+pub use words::url_policy::UrlRefused;
 
 /// Internals for this repository's benchmarks, fuzz target and property
 /// tests. Not part of the API: no stability, no documentation.
@@ -140,7 +149,7 @@ pub use words::jose_header::JoseHeader;
 #[allow(missing_docs, unreachable_pub)]
 pub mod __private {
     pub use crate::keys::jwk::{PublicKey, VerifyingKey};
-    pub use crate::keys::jwks::{KeySet, KeyStore, Skipped};
+    pub use crate::keys::jwks::{KeySet, KeyStore};
     pub use crate::possession::dpop::proof::{verify as verify_dpop_proof, Proof, ProofRules};
     pub use crate::possession::dpop::proof_keys::ProofKeys;
     pub use crate::possession::dpop::replay_cache::ProofId;

@@ -10,15 +10,21 @@ use common::dpop::DpopKey;
 use common::*;
 use rocket::http::Header;
 use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket_oauth2_jwt_bearer::Clock;
 use serde_json::{json, Value};
 
 const PRIVATE: &str = "https://api.example.test/api/private";
 const SECRET: &str = "test-only nonce secret, 32+ bytes long";
 
 async fn client(idp: &Idp, dpop: Value) -> Client {
+    client_on(idp, dpop, &Clock::system()).await
+}
+
+/// [`client`] on a clock the test moves.
+async fn client_on(idp: &Idp, dpop: Value, clock: &Clock) -> Client {
     let mut settings = json!({"public_url": "https://api.example.test", "nonce": true});
     merge(&mut settings, dpop);
-    client_for(figment(idp, json!({ "dpop": settings }))).await
+    common::client_on(figment(idp, json!({ "dpop": settings })), clock).await
 }
 
 async fn call<'c>(client: &'c Client, token: &str, proof: &str) -> LocalResponse<'c> {
@@ -114,14 +120,15 @@ async fn replicas_sharing_a_nonce_secret_accept_each_others_nonces() {
 async fn a_nonce_goes_stale_after_its_lifetime() {
     let signer = TestKey::rsa("k1");
     let idp = Idp::start(&[&signer]).await;
-    let client = client(&idp, json!({"nonce_lifetime": 1})).await;
+    let clock = Clock::system();
+    let client = client_on(&idp, json!({"nonce_lifetime": 60}), &clock).await;
     let key = DpopKey::es256();
     let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
 
     let nonce =
         offered_nonce(call(&client, &token, &key.proof("GET", PRIVATE, &token)).await).await;
     assert_eq!(call(&client, &token, &with_nonce(&key, &token, &nonce)).await.status().code, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(Duration::from_secs(61));
     let fresh = offered_nonce(call(&client, &token, &with_nonce(&key, &token, &nonce)).await).await;
     assert_ne!(fresh, nonce);
     assert_eq!(call(&client, &token, &with_nonce(&key, &token, &fresh)).await.status().code, 200);
@@ -131,7 +138,8 @@ async fn a_nonce_goes_stale_after_its_lifetime() {
 async fn an_aging_nonce_is_replaced_on_a_successful_answer() {
     let signer = TestKey::rsa("k1");
     let idp = Idp::start(&[&signer]).await;
-    let client = client(&idp, json!({"nonce_lifetime": 3})).await;
+    let clock = Clock::system();
+    let client = client_on(&idp, json!({"nonce_lifetime": 60}), &clock).await;
     let key = DpopKey::es256();
     let token = signer.token(&claims_with(&idp, json!({"cnf": {"jkt": key.jkt()}})));
 
@@ -140,7 +148,7 @@ async fn an_aging_nonce_is_replaced_on_a_successful_answer() {
     let fresh = call(&client, &token, &with_nonce(&key, &token, &nonce)).await;
     assert_eq!(fresh.status().code, 200);
     assert_eq!(fresh.headers().get_one("DPoP-Nonce"), None, "a young nonce is kept");
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    clock.advance(Duration::from_secs(44));
     let aging = call(&client, &token, &with_nonce(&key, &token, &nonce)).await;
     assert_eq!(aging.status().code, 200);
     let next = aging.headers().get_one("DPoP-Nonce").expect("a fresh nonce").to_owned();

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::error::Error;
 use std::time::Duration;
 
 use common::*;
@@ -48,6 +49,55 @@ async fn launch_aborts_with_a_reason_naming_the_url_and_cause() {
     // And the rocket itself refuses to launch.
     idp.set_mode(Mode::Empty);
     assert!(launch_error(figment(&idp, json!({}))).await.contains("fairing"));
+}
+
+/// The innermost error under `error`, by `source()`.
+fn root_cause<'e>(error: &'e (dyn Error + 'static)) -> &'e (dyn Error + 'static) {
+    let mut inner = error;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    inner
+}
+
+#[rocket::async_test]
+async fn launch_errors_are_typed_down_to_the_library_error() {
+    use rocket_oauth2_jwt_bearer::{FetchError, FetchFailure, KeySetError, LaunchError};
+
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    async fn connect(idp: &Idp) -> Result<(), LaunchError> {
+        let figment = figment(idp, json!({}));
+        rocket_oauth2_jwt_bearer::__private::connect(&figment).await.map(drop)
+    }
+
+    idp.set_mode(Mode::Status(503));
+    let error = connect(&idp).await.err().unwrap();
+    let LaunchError::KeySet { cause: KeySetError::Fetch(FetchError { failure, url, .. }), .. } =
+        &error
+    else {
+        panic!("{error:?}")
+    };
+    assert!(matches!(failure, FetchFailure::Status(s) if s.as_u16() == 503), "{failure:?}");
+    assert_eq!(url, &idp.jwks_url());
+
+    idp.set_mode(Mode::Garbage);
+    let error = connect(&idp).await.err().unwrap();
+    assert!(matches!(error, LaunchError::KeySet { cause: KeySetError::NotJwks(_), .. }));
+    assert!(root_cause(&error).is::<serde_json::Error>(), "{error:?}");
+
+    // The issuer hangs up: the chain goes on below the HTTP client's error.
+    idp.set_mode(Mode::Down);
+    let error = connect(&idp).await.err().unwrap();
+    let LaunchError::KeySet { cause: KeySetError::Fetch(fetch), .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert!(matches!(fetch.failure, FetchFailure::Http(_)), "{fetch:?}");
+    assert!(!root_cause(&error).is::<FetchFailure>(), "{:?}", root_cause(&error));
+
+    idp.set_mode(Mode::Empty);
+    let error = connect(&idp).await.err().unwrap();
+    assert!(matches!(error, LaunchError::KeySet { cause: KeySetError::Empty, .. }));
 }
 
 #[rocket::async_test]
@@ -340,7 +390,7 @@ async fn launch_waits_for_keys_as_long_as_jwks_launch_retry_says_and_no_longer()
     let started = std::time::Instant::now();
     let reason = connect_error(figment(&idp, settings.clone())).await;
     let took = started.elapsed();
-    assert!(reason.contains("no keys within jwks_launch_retry (1s)"), "{reason}");
+    assert!(reason.contains("none within jwks_launch_retry (1s)"), "{reason}");
     assert!(took < Duration::from_millis(1800), "took {took:?}");
 
     let mut settings = settings;

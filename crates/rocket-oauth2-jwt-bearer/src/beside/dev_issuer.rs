@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::keys::jwks::KeySet;
+use crate::keys::launch_error::DevIssuerError;
 use crate::keys::signing_key::{random_id, SigningKey};
 use crate::possession::dpop::Dpop;
 use crate::settings::config::DpopMode;
@@ -48,8 +49,8 @@ pub(crate) struct DevIssuer {
 
 impl DevIssuer {
     /// Generates a fresh RS256 key for `issuer`, minting for `audience`.
-    pub(crate) fn generate(issuer: String, audience: String) -> Result<Self, String> {
-        let key = SigningKey::generate("dev").map_err(|e| format!("development issuer: {e}"))?;
+    pub(crate) fn generate(issuer: String, audience: String) -> Result<Self, DevIssuerError> {
+        let key = SigningKey::generate("dev").map_err(DevIssuerError::Key)?;
         Ok(DevIssuer { issuer, audience, key })
     }
 
@@ -73,22 +74,22 @@ impl DevIssuer {
         &self,
         request: TokenRequest,
         jkt: Option<String>,
-    ) -> Result<TokenResponse, String> {
+    ) -> Result<TokenResponse, MintError> {
         let scope = request.scope.unwrap_or_default();
         let valid_scope = scope
             .split(' ')
             .filter(|s| !s.is_empty())
             .all(|token| token.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)));
         if scope.len() > 1024 || !valid_scope {
-            return Err("`scope` must be space-separated scope tokens (RFC 6749 §3.3)".into());
+            return Err(MintError::Scope);
         }
         let expires_in = request.expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
         if !(1..=MAX_EXPIRES_IN).contains(&expires_in) {
-            return Err(format!("`expires_in` must be 1 to {MAX_EXPIRES_IN} seconds"));
+            return Err(MintError::ExpiresIn);
         }
         let sub = request.sub.unwrap_or_else(|| "dev|local-user".to_owned());
         if sub.is_empty() || sub.len() > 255 {
-            return Err("`sub` must be 1 to 255 characters".into());
+            return Err(MintError::Sub);
         }
 
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -97,7 +98,7 @@ impl DevIssuer {
             "aud": self.audience,
             "sub": sub,
             "client_id": "dev-client",
-            "jti": random_id::<16>()?,
+            "jti": random_id::<16>().map_err(|_| MintError::Random)?,
             "iat": now,
             "exp": now + expires_in,
             "scope": scope,
@@ -109,9 +110,43 @@ impl DevIssuer {
             }
             None => "Bearer",
         };
-        let access_token = self.key.sign("at+jwt", &claims)?;
+        let access_token = self.key.sign("at+jwt", &claims).map_err(MintError::Sign)?;
 
         Ok(TokenResponse { access_token, token_type, expires_in, scope })
+    }
+}
+
+/// Why no token was minted.
+#[derive(Debug)]
+pub(crate) enum MintError {
+    Scope,
+    ExpiresIn,
+    Sub,
+    Random,
+    Sign(jsonwebtoken::errors::Error),
+}
+
+impl MintError {
+    /// The answer: 400 for a bad request, 500 for this issuer's fault.
+    fn status(&self) -> Status {
+        match self {
+            MintError::Scope | MintError::ExpiresIn | MintError::Sub => Status::BadRequest,
+            MintError::Random | MintError::Sign(_) => Status::InternalServerError,
+        }
+    }
+}
+
+impl std::fmt::Display for MintError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MintError::Scope => {
+                f.write_str("`scope` must be space-separated scope tokens (RFC 6749 §3.3)")
+            }
+            MintError::ExpiresIn => write!(f, "`expires_in` must be 1 to {MAX_EXPIRES_IN} seconds"),
+            MintError::Sub => f.write_str("`sub` must be 1 to 255 characters"),
+            MintError::Random => f.write_str("could not draw random bytes"),
+            MintError::Sign(_) => f.write_str("could not sign the token"),
+        }
     }
 }
 
@@ -181,9 +216,12 @@ fn answer(dev: &DevIssuer, request: TokenRequest, proof: TokenProof) -> Answer {
         let status = if error.status().code == 503 { error.status() } else { Status::BadRequest };
         Custom(status, Json(body))
     })?;
-    dev.mint(request, jkt)
-        .map(Json)
-        .map_err(|message| Custom(Status::BadRequest, Json(json!({ "message": message }))))
+    dev.mint(request, jkt).map(Json).map_err(|error| {
+        if let MintError::Sign(e) = &error {
+            log::error!("development issuer: could not sign a token: {e}");
+        }
+        Custom(error.status(), Json(json!({ "message": error.to_string() })))
+    })
 }
 
 #[post("/dev/token", format = "form", data = "<request>")]
@@ -232,7 +270,10 @@ fn dev_error(status: Status, _: &Request<'_>) -> Custom<Json<Value>> {
 
 /// The development issuer for `rocket` (its tokens' `iss` is
 /// `http://127.0.0.1:<port>/`), minting for `audience`.
-pub(crate) fn generate_for(rocket: &Rocket<Build>, audience: &str) -> Result<DevIssuer, String> {
+pub(crate) fn generate_for(
+    rocket: &Rocket<Build>,
+    audience: &str,
+) -> Result<DevIssuer, DevIssuerError> {
     let port = rocket.figment().extract_inner::<u16>("port").unwrap_or(0);
     DevIssuer::generate(format!("http://127.0.0.1:{port}/"), audience.to_owned())
 }

@@ -7,12 +7,14 @@
 //! can mint tokens.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::redirect::{Attempt, Policy};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
+use crate::words::url_policy::UrlRefused;
 pub(crate) use crate::words::url_policy::{check_url, is_loopback};
 
 /// The largest discovery or JWKS document read; larger ones are cut off
@@ -21,26 +23,84 @@ pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 const MAX_REDIRECTS: usize = 5;
 
-/// Why a document could not be fetched. Displays as one line with the URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FetchError {
+/// Why a discovery document or key set could not be fetched. Displays as
+/// one line with the URL.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FetchError {
+    /// What was fetched.
     pub url: String,
-    pub cause: String,
+    /// What went wrong.
+    pub failure: FetchFailure,
+}
+
+/// What went wrong fetching a document.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FetchFailure {
+    /// The URL (or a redirect's target) is not one keys may come from.
+    Refused(UrlRefused),
+    /// No answer, body included, within `jwks_timeout`.
+    TimedOut(Duration),
+    /// The connection could not be made.
+    Connect(Arc<reqwest::Error>),
+    /// A redirect was refused (too many, or to a refused URL).
+    Redirect(Arc<reqwest::Error>),
+    /// Any other HTTP failure, the HTTP client not building included.
+    Http(Arc<reqwest::Error>),
+    /// An answer other than 200.
+    Status(StatusCode),
+    /// A body over 1 MiB (real key sets are a few KiB).
+    TooLarge,
+    /// A body that is not the JSON expected.
+    Json(Arc<serde_json::Error>),
 }
 
 impl FetchError {
-    fn new(url: &Url, cause: impl Into<String>) -> Self {
-        FetchError { url: url.to_string(), cause: cause.into() }
+    pub(crate) fn new(url: &Url, failure: FetchFailure) -> Self {
+        FetchError { url: url.to_string(), failure }
     }
 }
 
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GET {}: {}", self.url, self.cause)
+        write!(f, "GET {}: {}", self.url, self.failure)
     }
 }
 
-impl std::error::Error for FetchError {}
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.failure)
+    }
+}
+
+impl fmt::Display for FetchFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchFailure::Refused(refused) => refused.fmt(f),
+            FetchFailure::TimedOut(after) => write!(f, "timed out after {after:?}"),
+            FetchFailure::Connect(_) => f.write_str("connection failed"),
+            FetchFailure::Redirect(e) => f.write_str(&redirect_cause(e)),
+            FetchFailure::Http(e) => e.fmt(f),
+            FetchFailure::Status(status) => write!(f, "answered {status}"),
+            FetchFailure::TooLarge => write!(f, "body is larger than {MAX_BODY} bytes"),
+            FetchFailure::Json(e) => write!(f, "invalid JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FetchFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FetchFailure::Refused(e) => Some(e),
+            FetchFailure::Connect(e) | FetchFailure::Redirect(e) | FetchFailure::Http(e) => {
+                Some(&**e)
+            }
+            FetchFailure::Json(e) => Some(&**e),
+            FetchFailure::TimedOut(_) | FetchFailure::Status(_) | FetchFailure::TooLarge => None,
+        }
+    }
+}
 
 /// The shared HTTP client for discovery and JWKS requests.
 #[derive(Debug, Clone)]
@@ -55,7 +115,7 @@ impl Fetcher {
     /// With `loopback_only` set, proxy variables are ignored: a proxy can't
     /// reach this machine's loopback, so routing a loopback issuer through
     /// `HTTP_PROXY` could only fail.
-    pub(crate) fn new(timeout: Duration, loopback_only: bool) -> Result<Self, String> {
+    pub(crate) fn new(timeout: Duration, loopback_only: bool) -> Result<Self, reqwest::Error> {
         let redirects = Policy::custom(|attempt: Attempt<'_>| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error("too many redirects")
@@ -75,24 +135,24 @@ impl Fetcher {
             builder = builder.no_proxy();
         }
 
-        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
+        let client = builder.build()?;
         Ok(Fetcher { client, timeout })
     }
 
     /// GETs `url` and returns its body: 200 only, at most [`MAX_BODY`] bytes.
     pub(crate) async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
-        check_url(url).map_err(|problem| FetchError::new(url, problem))?;
+        check_url(url).map_err(|refused| FetchError::new(url, FetchFailure::Refused(refused)))?;
         let describe = |e: reqwest::Error| {
-            let cause = if e.is_timeout() {
-                format!("timed out after {:?}", self.timeout)
+            let failure = if e.is_timeout() {
+                FetchFailure::TimedOut(self.timeout)
             } else if e.is_connect() {
-                "connection failed".to_owned()
+                FetchFailure::Connect(Arc::new(e))
             } else if e.is_redirect() {
-                redirect_cause(&e)
+                FetchFailure::Redirect(Arc::new(e))
             } else {
-                e.without_url().to_string()
+                FetchFailure::Http(Arc::new(e.without_url()))
             };
-            FetchError::new(url, cause)
+            FetchError::new(url, failure)
         };
 
         let mut response = self
@@ -103,16 +163,16 @@ impl Fetcher {
             .await
             .map_err(describe)?;
         if response.status() != StatusCode::OK {
-            return Err(FetchError::new(url, format!("answered {}", response.status())));
+            return Err(FetchError::new(url, FetchFailure::Status(response.status())));
         }
         if response.content_length().is_some_and(|len| len > MAX_BODY as u64) {
-            return Err(FetchError::new(url, format!("body is larger than {MAX_BODY} bytes")));
+            return Err(FetchError::new(url, FetchFailure::TooLarge));
         }
 
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(describe)? {
             if body.len() + chunk.len() > MAX_BODY {
-                return Err(FetchError::new(url, format!("body is larger than {MAX_BODY} bytes")));
+                return Err(FetchError::new(url, FetchFailure::TooLarge));
             }
             body.extend_from_slice(&chunk);
         }
@@ -127,7 +187,7 @@ impl Fetcher {
     ) -> Result<T, FetchError> {
         let body = self.get(url).await?;
         serde_json::from_slice(&body)
-            .map_err(|e| FetchError::new(url, format!("invalid JSON: {e}")))
+            .map_err(|e| FetchError::new(url, FetchFailure::Json(Arc::new(e))))
     }
 }
 
@@ -140,6 +200,75 @@ fn redirect_cause(error: &reqwest::Error) -> String {
         source = inner.source();
     }
     "redirect refused".to_owned()
+}
+
+/// Why OIDC / RFC 8414 discovery gave no usable issuer and key set URL.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// No discovery URL answered with a document: each one's failure.
+    Unreachable(Vec<FetchError>),
+    /// The document describes another issuer (OpenID Connect Discovery
+    /// §4.3).
+    OtherIssuer {
+        /// The document's URL.
+        document: String,
+        /// The `issuer` it names.
+        names: String,
+        /// The issuer `issuer_base_url` names.
+        expected: String,
+    },
+    /// The document has no `jwks_uri` and none is configured.
+    NoJwksUri,
+    /// The document's `jwks_uri` is not a URL.
+    JwksUriInvalid {
+        /// The `jwks_uri` as found.
+        jwks_uri: String,
+        /// Why it doesn't parse.
+        error: url::ParseError,
+    },
+    /// The document's `jwks_uri` is not one keys may come from.
+    JwksUriRefused(UrlRefused),
+}
+
+impl fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiscoveryError::Unreachable(failures) => {
+                f.write_str("discovery failed: ")?;
+                for (i, failure) in failures.iter().enumerate() {
+                    write!(f, "{}{failure}", if i == 0 { "" } else { "; " })?;
+                }
+                Ok(())
+            }
+            DiscoveryError::OtherIssuer { document, names, expected } => write!(
+                f,
+                "discovery document {document} names issuer {names:?}, which is not \
+                 {expected:?}: check issuer_base_url"
+            ),
+            DiscoveryError::NoJwksUri => {
+                f.write_str("the discovery document has no jwks_uri: set JWKS_URI (and ISSUER)")
+            }
+            DiscoveryError::JwksUriInvalid { jwks_uri, error } => {
+                write!(f, "discovered jwks_uri {jwks_uri:?} is unusable: {error}")
+            }
+            DiscoveryError::JwksUriRefused(refused) => {
+                write!(f, "discovered jwks_uri is unusable: {refused}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DiscoveryError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // The first failure; the others are in the message.
+            DiscoveryError::Unreachable(failures) => failures.first().map(|e| e as _),
+            DiscoveryError::JwksUriInvalid { error, .. } => Some(error),
+            DiscoveryError::JwksUriRefused(refused) => Some(refused),
+            DiscoveryError::OtherIssuer { .. } | DiscoveryError::NoJwksUri => None,
+        }
+    }
 }
 
 /// What this service needs from a discovery document.
@@ -160,7 +289,7 @@ pub(crate) struct Discovery {
 /// ignoring one trailing slash: Auth0 answers `https://T.auth0.com/` while
 /// the sample's `.env` has no slash. Anything else means the document is
 /// not this issuer's (OpenID Connect Discovery §4.3).
-pub(crate) async fn discover(fetcher: &Fetcher, base: &Url) -> Result<Discovery, String> {
+pub(crate) async fn discover(fetcher: &Fetcher, base: &Url) -> Result<Discovery, DiscoveryError> {
     let (expected, candidates) = discovery_urls(base);
     let mut failures = Vec::new();
     let mut found = None;
@@ -170,21 +299,21 @@ pub(crate) async fn discover(fetcher: &Fetcher, base: &Url) -> Result<Discovery,
                 found = Some((url, document));
                 break;
             }
-            Err(e) => failures.push(e.to_string()),
+            Err(e) => failures.push(e),
         }
     }
 
     let Some((url, document)) = found else {
-        return Err(format!("discovery failed: {}", failures.join("; ")));
+        return Err(DiscoveryError::Unreachable(failures));
     };
 
     let without_slash = |s: &str| s.strip_suffix('/').unwrap_or(s).to_owned();
     if without_slash(&document.issuer) != without_slash(&expected) {
-        return Err(format!(
-            "discovery document {url} names issuer {:?}, which is not {expected:?}: \
-             check issuer_base_url",
-            document.issuer
-        ));
+        return Err(DiscoveryError::OtherIssuer {
+            document: url.to_string(),
+            names: document.issuer,
+            expected,
+        });
     }
 
     Ok(document)

@@ -15,6 +15,8 @@
 //! exponents, Ed25519 points of prime order). jsonwebtoken's
 //! `DecodingKey::from_jwk` checks none of these.
 
+use std::sync::Arc;
+
 use aws_lc_rs::signature::{self as backend, ParsedPublicKey, RsaPublicKeyComponents};
 use aws_lc_rs::{digest, hmac};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +24,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::keys::key_checks;
+use crate::keys::key_error::KeyError;
 use crate::words::algorithms::{self, AlgSet, Algorithm, AlgorithmFamily};
 
 /// Identifies a key by its `kid` and public material, stable across
@@ -101,7 +104,7 @@ enum Checked<'a> {
     Borrowed(PublicKey<'a>),
 }
 
-fn check_material(material: PublicKey<'_>, algorithms: AlgSet) -> Result<Checked<'_>, String> {
+fn check_material(material: PublicKey<'_>, algorithms: AlgSet) -> Result<Checked<'_>, KeyError> {
     let rsa = |n: &[u8], e: &[u8]| {
         let (n, e) = key_checks::rsa_components(n, e)?;
         Ok(Checked::Rsa { n: n.to_vec(), e: e.to_vec() })
@@ -109,8 +112,7 @@ fn check_material(material: PublicKey<'_>, algorithms: AlgSet) -> Result<Checked
     match material {
         PublicKey::Rsa { n, e } => rsa(n, e),
         PublicKey::Der { der } if algorithms.iter().any(|alg| rsa_params(alg).is_some()) => {
-            let key = aws_lc_rs::rsa::PublicKey::from_der(der)
-                .map_err(|e| format!("invalid key material: {e}"))?;
+            let key = aws_lc_rs::rsa::PublicKey::from_der(der).map_err(KeyError::Rejected)?;
             rsa(
                 key.modulus().big_endian_without_leading_zero(),
                 key.exponent().big_endian_without_leading_zero(),
@@ -119,8 +121,7 @@ fn check_material(material: PublicKey<'_>, algorithms: AlgSet) -> Result<Checked
         PublicKey::Der { der }
             if !algorithms.intersect(AlgSet::family(AlgorithmFamily::Ed)).is_empty() =>
         {
-            let x =
-                key_checks::ed25519_spki_key(der).ok_or("not an Ed25519 SubjectPublicKeyInfo")?;
+            let x = key_checks::ed25519_spki_key(der).ok_or(KeyError::NotEd25519Spki)?;
             key_checks::ed25519_point(x)?;
             Ok(Checked::Borrowed(PublicKey::Ed25519 { x }))
         }
@@ -142,7 +143,7 @@ impl VerifyingKey {
         kid: Option<String>,
         material: PublicKey<'_>,
         algorithms: AlgSet,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, KeyError> {
         let checked = check_material(material, algorithms)?;
         let material = match &checked {
             Checked::Rsa { n, e } => PublicKey::Rsa { n, e },
@@ -152,8 +153,8 @@ impl VerifyingKey {
         digest.update(kid.as_deref().unwrap_or_default().as_bytes());
         let mut verifiers = Vec::new();
         for alg in algorithms.iter() {
-            let mismatch = || format!("{} doesn't fit this key", algorithms::name_of(alg));
-            let invalid = |e: aws_lc_rs::error::KeyRejected| format!("invalid key material: {e}");
+            let mismatch = || KeyError::AlgorithmDoesntFit(alg);
+            let invalid = KeyError::Rejected;
             let backend = match material {
                 PublicKey::Rsa { n, e } => {
                     let params = rsa_params(alg).ok_or_else(mismatch)?;
@@ -215,24 +216,24 @@ impl VerifyingKey {
     }
 }
 
-fn b64(value: &Value, name: &str) -> Result<Vec<u8>, String> {
-    let text = value.get(name).and_then(Value::as_str).ok_or(format!("no `{name}`"))?;
-    URL_SAFE_NO_PAD.decode(text).map_err(|_| format!("`{name}` is not base64url"))
+fn b64(value: &Value, name: &'static str) -> Result<Vec<u8>, KeyError> {
+    let text = value.get(name).and_then(Value::as_str).ok_or(KeyError::Missing(name))?;
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| KeyError::NotBase64url(name))
 }
 
 /// Checks one JWK and turns it into a verifying key for the algorithms it
 /// fits among `allowed`.
-pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, String> {
+pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, KeyError> {
     let field = |name: &str| jwk.get(name).and_then(Value::as_str);
     if let Some(usage) = jwk.get("use") {
         if usage.as_str() != Some("sig") {
-            return Err(format!("`use` is {usage}, not \"sig\""));
+            return Err(KeyError::NotForSignatures(usage.to_string()));
         }
     }
     if let Some(ops) = jwk.get("key_ops") {
         let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));
         if !verifies {
-            return Err("`key_ops` doesn't include \"verify\"".into());
+            return Err(KeyError::NotForVerifying);
         }
     }
 
@@ -248,24 +249,24 @@ pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, St
                 Some("P-384") => (Algorithm::ES384, 48),
                 Some("P-521") => (Algorithm::ES512, 66),
                 Some("secp256k1") => (Algorithm::ES256K, 32),
-                crv => return Err(format!("unsupported curve {crv:?}")),
+                crv => return Err(KeyError::UnsupportedCurve(crv.map(String::from))),
             };
             let (x, y) = (b64(jwk, "x")?, b64(jwk, "y")?);
             if x.len() != size || y.len() != size {
-                return Err("EC coordinates don't match the curve".into());
+                return Err(KeyError::CoordinatesDontFitCurve);
             }
             point = [&[0x04][..], &x, &y].concat();
             (AlgSet::of(&[alg]), PublicKey::Ec { point: &point })
         }
         Some("OKP") => {
             if field("crv") != Some("Ed25519") {
-                return Err(format!("unsupported curve {:?}", field("crv")));
+                return Err(KeyError::UnsupportedCurve(field("crv").map(String::from)));
             }
             x = b64(jwk, "x")?;
             (AlgSet::family(AlgorithmFamily::Ed), PublicKey::Ed25519 { x: &x })
         }
-        Some("oct") => return Err("symmetric (`oct`) keys are never used from a key set".into()),
-        kty => return Err(format!("unsupported `kty` {kty:?}")),
+        Some("oct") => return Err(KeyError::Symmetric),
+        kty => return Err(KeyError::UnsupportedKeyType(kty.map(String::from))),
     };
 
     let fits = match jwk.get("alg") {
@@ -277,14 +278,14 @@ pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, St
                 // key (RFC 9864 §2): a key labelled with either verifies both.
                 Some(alg) if alg.family() == AlgorithmFamily::Ed => family_algs,
                 Some(alg) => AlgSet::of(&[alg]),
-                None => return Err(format!("`alg` {} doesn't fit the key", jwk["alg"])),
+                None => return Err(KeyError::AlgDoesntFitKey(jwk["alg"].to_string())),
             }
         }
     };
 
     let usable = fits.intersect(allowed);
     if usable.is_empty() {
-        return Err("its algorithms are not among the configured `algorithms`".into());
+        return Err(KeyError::NoAllowedAlgorithm);
     }
 
     let kid = jwk.get("kid").and_then(Value::as_str).map(String::from);
@@ -292,10 +293,10 @@ pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, St
 }
 
 /// The DER body of a PEM public key (`PUBLIC KEY` or `RSA PUBLIC KEY`).
-pub(crate) fn pem_to_der(text: &str) -> Result<Vec<u8>, String> {
-    let block = pem::parse(text.trim()).map_err(|e| format!("not a PEM block ({e})"))?;
+pub(crate) fn pem_to_der(text: &str) -> Result<Vec<u8>, KeyError> {
+    let block = pem::parse(text.trim()).map_err(|e| KeyError::NotPem(Arc::new(e)))?;
     match block.tag() {
         "PUBLIC KEY" | "RSA PUBLIC KEY" => Ok(block.into_contents()),
-        label => Err(format!("a PEM `{label}` is not a public key")),
+        label => Err(KeyError::NotPublicKeyPem(label.to_owned())),
     }
 }

@@ -21,8 +21,9 @@ use arc_swap::ArcSwap;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::keys::fetch::Fetcher;
+use crate::keys::fetch::{FetchError, Fetcher};
 use crate::keys::jwk::{parse_jwk, Fingerprint, VerifyingKey};
+use crate::keys::key_error::KeyError;
 use crate::words::algorithms::{AlgSet, Algorithm};
 
 /// An immutable snapshot of usable keys.
@@ -56,14 +57,14 @@ impl KeySet {
 
     /// Parses a JWKS document, keeping the keys usable with `allowed`.
     /// Returns the set and a summary of the skipped keys.
-    pub fn from_jwks(json: &[u8], allowed: AlgSet) -> Result<(KeySet, Skipped), String> {
+    pub fn from_jwks(json: &[u8], allowed: AlgSet) -> Result<(KeySet, Skipped), KeySetError> {
         #[derive(serde::Deserialize)]
         struct Document {
             keys: Vec<Value>,
         }
 
         let document: Document =
-            serde_json::from_slice(json).map_err(|e| format!("not a JSON Web Key Set: {e}"))?;
+            serde_json::from_slice(json).map_err(|e| KeySetError::NotJwks(Arc::new(e)))?;
         let mut keys = Vec::new();
         let mut skipped = Skipped::default();
         for (i, jwk) in document.keys.iter().enumerate() {
@@ -71,7 +72,7 @@ impl KeySet {
                 Ok(key) => keys.push(key),
                 Err(reason) => {
                     let kid = jwk.get("kid").and_then(Value::as_str);
-                    skipped.add(i, kid, reason);
+                    skipped.add(i, kid, &reason);
                 }
             }
         }
@@ -80,8 +81,8 @@ impl KeySet {
             // A set that can verify nothing is an error, with the reasons:
             // at launch it aborts, at a refresh the last good keys stay.
             return Err(match skipped.is_empty() {
-                true => "no usable key in the set: it is empty".to_owned(),
-                false => format!("no usable key in the set: {skipped}"),
+                true => KeySetError::Empty,
+                false => KeySetError::NoUsableKey(skipped),
             });
         }
 
@@ -175,7 +176,7 @@ impl KeyStore {
     }
 
     /// Fetches the key set from `source` once; fails if it can't be loaded.
-    pub(crate) async fn load(source: JwksSource) -> Result<Self, String> {
+    pub(crate) async fn load(source: JwksSource) -> Result<Self, KeySetError> {
         let keys = fetch(&source).await?;
         let store = Self::with(keys, Some(source));
         {
@@ -242,7 +243,7 @@ impl KeyStore {
     }
 
     /// Fetches the key set now and swaps it in; on failure keeps the old one.
-    pub(crate) async fn refresh(&self) -> Result<(), String> {
+    pub(crate) async fn refresh(&self) -> Result<(), KeySetError> {
         let Some(source) = &self.source else {
             return Ok(());
         };
@@ -282,7 +283,7 @@ impl KeyStore {
     }
 
     /// Must be called with `self.fetch` held.
-    async fn fetch_and_swap(&self, source: &JwksSource) -> Result<(), String> {
+    async fn fetch_and_swap(&self, source: &JwksSource) -> Result<(), KeySetError> {
         *self.last_attempt.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         self.fetching.store(true, Ordering::Release);
         let result = fetch(source).await;
@@ -304,29 +305,75 @@ impl KeyStore {
             }
             Err(error) => {
                 // One warning per failure streak, not one per attempt.
+                let line = error.at(&source.url);
                 if freshness.failures_in_a_row == 0 {
-                    log::warn!("JWKS refresh failed, keeping the last good keys: {error}");
+                    log::warn!("JWKS refresh failed, keeping the last good keys: {line}");
                 } else {
-                    log::debug!("JWKS refresh failed again: {error}");
+                    log::debug!("JWKS refresh failed again: {line}");
                 }
                 freshness.failures_in_a_row += 1;
                 freshness.fetches_failed += 1;
-                freshness.last_error = Some(error.clone());
+                freshness.last_error = Some(line);
                 Err(error)
             }
         }
     }
 }
 
-async fn fetch(source: &JwksSource) -> Result<KeySet, String> {
-    let body = source.fetcher.get(&source.url).await.map_err(|e| e.to_string())?;
-    let (keys, skipped) =
-        KeySet::from_jwks(&body, source.allowed).map_err(|e| format!("GET {}: {e}", source.url))?;
+async fn fetch(source: &JwksSource) -> Result<KeySet, KeySetError> {
+    let body = source.fetcher.get(&source.url).await.map_err(KeySetError::Fetch)?;
+    let (keys, skipped) = KeySet::from_jwks(&body, source.allowed)?;
     if !skipped.is_empty() {
         log::warn!("JWKS {}: {skipped}", source.url);
     }
 
     Ok(keys)
+}
+
+/// Why a JSON Web Key Set gave no keys to verify with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum KeySetError {
+    /// It could not be fetched.
+    Fetch(FetchError),
+    /// The document is not a JWK Set (`{"keys": [...]}`).
+    NotJwks(Arc<serde_json::Error>),
+    /// Its `keys` array is empty.
+    Empty,
+    /// Every key was skipped: how many, and why.
+    NoUsableKey(Skipped),
+}
+
+impl KeySetError {
+    /// One line naming `url`, for a status page: a fetch failure names it
+    /// already.
+    pub(crate) fn at(&self, url: &Url) -> String {
+        match self {
+            KeySetError::Fetch(e) => e.to_string(),
+            other => format!("GET {url}: {other}"),
+        }
+    }
+}
+
+impl std::fmt::Display for KeySetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySetError::Fetch(e) => e.fmt(f),
+            KeySetError::NotJwks(e) => write!(f, "not a JSON Web Key Set: {e}"),
+            KeySetError::Empty => f.write_str("no usable key in the set: it is empty"),
+            KeySetError::NoUsableKey(skipped) => write!(f, "no usable key in the set: {skipped}"),
+        }
+    }
+}
+
+impl std::error::Error for KeySetError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            KeySetError::Fetch(e) => Some(e),
+            KeySetError::NotJwks(e) => Some(&**e),
+            KeySetError::Empty | KeySetError::NoUsableKey(_) => None,
+        }
+    }
 }
 
 /// The keys of a set that were skipped, summarised for one log line however
@@ -351,12 +398,13 @@ impl Skipped {
     /// The longest `kid` quoted.
     const KID_CHARS: usize = 64;
 
-    fn add(&mut self, index: usize, kid: Option<&str>, reason: String) {
+    fn add(&mut self, index: usize, kid: Option<&str>, reason: &KeyError) {
         self.total += 1;
         if self.examples.len() < Self::EXAMPLES {
             let kid: String = kid.unwrap_or("(none)").chars().take(Self::KID_CHARS).collect();
             self.examples.push(format!("#{index} (kid {kid:?})"));
         }
+        let reason = reason.to_string();
         let room = self.by_reason.len() < Self::REASONS;
         match self.by_reason.iter_mut().find(|(r, _)| *r == reason) {
             Some((_, count)) => *count += 1,
@@ -414,7 +462,7 @@ mod tests {
         json!({"kty": "RSA", "kid": "r", "n": URL_SAFE_NO_PAD.encode(&n), "e": "AQAB"})
     }
 
-    fn set(keys: Vec<Value>) -> Result<(KeySet, Skipped), String> {
+    fn set(keys: Vec<Value>) -> Result<(KeySet, Skipped), KeySetError> {
         KeySet::from_jwks(json!({ "keys": keys }).to_string().as_bytes(), all())
     }
 
@@ -463,7 +511,7 @@ mod tests {
         assert!(line.len() < 2_000, "{} bytes: {line}", line.len());
         assert!(line.contains("10100 keys skipped") && line.contains("junk-0"), "{line}");
         assert!(line.contains("and 10097 more"), "{line}");
-        let error = self::set(vec![json!({"kty": "XYZ"}); 5_000]).err().unwrap();
+        let error = self::set(vec![json!({"kty": "XYZ"}); 5_000]).err().unwrap().to_string();
         assert!(error.len() < 2_000, "{error}");
     }
 
@@ -473,10 +521,10 @@ mod tests {
         let off_curve = json!({"kty": "EC", "crv": "P-256",
             "x": URL_SAFE_NO_PAD.encode([1u8; 32]), "y": URL_SAFE_NO_PAD.encode([2u8; 32])});
         let error = set(vec![off_curve]).err().unwrap();
-        assert!(error.contains("no usable key"), "{error}");
-        assert!(set(vec![]).is_err());
-        assert!(KeySet::from_jwks(b"{\"keys\": 5}", all()).is_err());
-        assert!(KeySet::from_jwks(b"<html>", all()).is_err());
+        assert!(matches!(&error, KeySetError::NoUsableKey(s) if s.len() == 1), "{error}");
+        assert!(matches!(set(vec![]), Err(KeySetError::Empty)));
+        assert!(matches!(KeySet::from_jwks(b"{\"keys\": 5}", all()), Err(KeySetError::NotJwks(_))));
+        assert!(matches!(KeySet::from_jwks(b"<html>", all()), Err(KeySetError::NotJwks(_))));
     }
 
     #[test]

@@ -22,6 +22,8 @@
 use curve25519_dalek::edwards::CompressedEdwardsY;
 use curve25519_dalek::traits::IsIdentity;
 
+use crate::keys::key_error::KeyError;
+
 /// The smallest RSA modulus accepted, in bits (RFC 7518 §3.3, RFC 8725).
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 
@@ -55,27 +57,30 @@ fn bit_length(int: &[u8]) -> usize {
 
 /// Checks an RSA public key's modulus `n` and exponent `e` (big-endian,
 /// leading zeros allowed) and returns them normalised.
-pub(crate) fn rsa_components<'a>(n: &'a [u8], e: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), String> {
+pub(crate) fn rsa_components<'a>(
+    n: &'a [u8],
+    e: &'a [u8],
+) -> Result<(&'a [u8], &'a [u8]), KeyError> {
     let (n, e) = (strip_leading_zeros(n), strip_leading_zeros(e));
     let bits = bit_length(n);
     if bits < MIN_RSA_BITS {
-        return Err(format!("RSA modulus of {bits} bits is under {MIN_RSA_BITS}"));
+        return Err(KeyError::RsaModulusTooShort { bits, min: MIN_RSA_BITS });
     }
     if bits > MAX_RSA_BITS {
-        return Err(format!("RSA modulus of {bits} bits is over {MAX_RSA_BITS}"));
+        return Err(KeyError::RsaModulusTooLong { bits, max: MAX_RSA_BITS });
     }
     if n.last().is_some_and(|low| low & 1 == 0) {
-        return Err("RSA modulus is even".into());
+        return Err(KeyError::RsaModulusEven);
     }
     let e_bits = bit_length(e);
     if e_bits < 2 {
-        return Err("RSA exponent is 0 or 1".into());
+        return Err(KeyError::RsaExponentTrivial);
     }
     if e.last().is_some_and(|low| low & 1 == 0) {
-        return Err("RSA exponent is even".into());
+        return Err(KeyError::RsaExponentEven);
     }
     if e_bits > MAX_RSA_EXPONENT_BITS {
-        return Err(format!("RSA exponent of {e_bits} bits is over {MAX_RSA_EXPONENT_BITS}"));
+        return Err(KeyError::RsaExponentTooLong { bits: e_bits, max: MAX_RSA_EXPONENT_BITS });
     }
     Ok((n, e))
 }
@@ -83,21 +88,20 @@ pub(crate) fn rsa_components<'a>(n: &'a [u8], e: &'a [u8]) -> Result<(&'a [u8], 
 /// Checks that `x` is the canonical encoding of an Ed25519 point of large
 /// prime order (RFC 8032 §5.1.3, plus the subgroup check RFC 8032 leaves
 /// optional).
-pub(crate) fn ed25519_point(x: &[u8]) -> Result<(), String> {
-    let bytes: [u8; 32] =
-        x.try_into().map_err(|_| format!("Ed25519 key is {} bytes, not 32", x.len()))?;
+pub(crate) fn ed25519_point(x: &[u8]) -> Result<(), KeyError> {
+    let bytes: [u8; 32] = x.try_into().map_err(|_| KeyError::Ed25519Length(x.len()))?;
     let encoded = CompressedEdwardsY(bytes);
-    let point = encoded.decompress().ok_or("Ed25519 key is not a curve point")?;
+    let point = encoded.decompress().ok_or(KeyError::Ed25519NotOnCurve)?;
     // Decompression reduces y modulo p and ignores the sign of x = 0:
     // only the encoding the point compresses back to is canonical.
     if point.compress() != encoded {
-        return Err("Ed25519 key is not canonically encoded".into());
+        return Err(KeyError::Ed25519NotCanonical);
     }
     if point.is_identity() || point.is_small_order() {
-        return Err("Ed25519 key is a small-order point".into());
+        return Err(KeyError::Ed25519SmallOrder);
     }
     if !point.is_torsion_free() {
-        return Err("Ed25519 key is not in the prime-order subgroup".into());
+        return Err(KeyError::Ed25519MixedOrder);
     }
     Ok(())
 }
@@ -141,7 +145,7 @@ mod tests {
         // y = 2 is not on the curve.
         let mut two = [0u8; 32];
         two[0] = 2;
-        assert_eq!(ed25519_point(&two).unwrap_err(), "Ed25519 key is not a curve point");
+        assert!(matches!(ed25519_point(&two), Err(KeyError::Ed25519NotOnCurve)));
         assert!(ed25519_point(&[0u8; 31]).is_err());
         assert!(ed25519_point(&ED25519_BASEPOINT_POINT.compress().to_bytes()).is_ok());
     }
@@ -156,24 +160,22 @@ mod tests {
         let padded = [&[0u8, 0][..], &n].concat();
         assert_eq!(rsa_components(&padded, &[0, 1, 0, 1]).unwrap(), (&n[..], &[1u8, 0, 1][..]));
 
-        for (e, reason) in [
-            (&[1u8][..], "0 or 1"),
-            (&[0][..], "0 or 1"),
-            (&[], "0 or 1"),
-            (&[1, 0, 0][..], "even"),
-            (&[3, 0, 0, 0, 1][..], "over 33"),
-        ] {
-            let error = rsa_components(&n, e).unwrap_err();
-            assert!(error.contains(reason), "{e:?}: {error}");
+        for e in [&[1u8][..], &[0], &[]] {
+            assert!(matches!(rsa_components(&n, e), Err(KeyError::RsaExponentTrivial)), "{e:?}");
         }
+        assert!(matches!(rsa_components(&n, &[1, 0, 0]), Err(KeyError::RsaExponentEven)));
+        let long = rsa_components(&n, &[3, 0, 0, 0, 1]);
+        assert!(matches!(long, Err(KeyError::RsaExponentTooLong { bits: 34, max: 33 })));
         assert!(rsa_components(&n, &[1, 0, 0, 0, 1]).is_ok(), "33 bits is the limit");
 
         let mut even = n.clone();
         even[255] = 0xc4;
-        assert!(rsa_components(&even, &[3]).unwrap_err().contains("even"));
-        assert!(rsa_components(&n[1..], &[3]).unwrap_err().contains("under 2048"));
+        assert!(matches!(rsa_components(&even, &[3]), Err(KeyError::RsaModulusEven)));
+        let short = rsa_components(&n[1..], &[3]);
+        assert!(matches!(short, Err(KeyError::RsaModulusTooShort { bits: 2040, min: 2048 })));
         let huge = vec![0xffu8; 1025];
-        assert!(rsa_components(&huge, &[3]).unwrap_err().contains("over 8192"));
+        let huge = rsa_components(&huge, &[3]);
+        assert!(matches!(huge, Err(KeyError::RsaModulusTooLong { bits: 8200, max: 8192 })));
         assert!(rsa_components(&vec![0xffu8; 1024], &[3]).is_ok());
     }
 }

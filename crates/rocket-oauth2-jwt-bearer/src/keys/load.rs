@@ -1,10 +1,15 @@
 //! Loading one issuer's keys: discovery and the first JWKS fetch, a static
 //! `public_key`, or a shared `secret`.
 
-use crate::keys::fetch::{check_url, discover, is_loopback, Fetcher};
+use std::sync::Arc;
+
+use crate::keys::fetch::{
+    check_url, discover, is_loopback, DiscoveryError, FetchError, FetchFailure, Fetcher,
+};
 use crate::keys::jwk::{parse_jwk, pem_to_der, PublicKey, VerifyingKey};
-use crate::keys::jwks::{JwksSource, KeySet, KeyStore};
-use crate::keys::launch_error::LaunchError;
+use crate::keys::jwks::{JwksSource, KeySet, KeySetError, KeyStore};
+use crate::keys::key_error::KeyError;
+use crate::keys::launch_error::{DevIssuerError, LaunchError};
 use crate::settings::checked::Settings;
 use crate::settings::issuer_settings::{IssuerFrom, IssuerSettings, JwksFrom, KeySource};
 use crate::words::algorithms::AlgSet;
@@ -15,14 +20,9 @@ pub(crate) async fn load_issuer(
     issuer: &IssuerSettings,
 ) -> Result<(String, KeyStore), LaunchError> {
     match &issuer.source {
-        KeySource::DevIssuer => Err(LaunchError::DevIssuer {
-            cause: "the development issuer needs a Rocket to serve it: attach JwtAuth".into(),
-        }),
+        KeySource::DevIssuer => Err(LaunchError::DevIssuer { cause: DevIssuerError::NeedsFairing }),
         KeySource::StaticKey { public_key, issuer: iss } => {
-            let keys = static_keys(public_key, issuer).map_err(|cause| LaunchError::Key {
-                setting: setting_of(issuer, "public_key"),
-                cause,
-            })?;
+            let keys = static_keys(public_key, issuer)?;
             log::info!("JWT auth: issuer {iss}, {} static key(s)", keys.len());
             Ok((iss.clone(), KeyStore::fixed(keys)))
         }
@@ -57,8 +57,10 @@ fn setting_of(issuer: &IssuerSettings, key: &str) -> String {
 }
 
 fn fetcher(settings: &Settings, url: &reqwest::Url) -> Result<Fetcher, LaunchError> {
-    Fetcher::new(settings.jwks_timeout(), is_loopback(url))
-        .map_err(|cause| LaunchError::KeySet { url: url.to_string(), cause })
+    Fetcher::new(settings.jwks_timeout(), is_loopback(url)).map_err(|e| {
+        let cause = KeySetError::Fetch(FetchError::new(url, FetchFailure::Http(Arc::new(e))));
+        LaunchError::KeySet { url: url.to_string(), cause }
+    })
 }
 
 /// Discovery (if configured) and the first JWKS fetch: the issuer to
@@ -75,24 +77,21 @@ async fn load_key_set(
         }
         JwksFrom::Discovery { base_url, issuer, jwks_uri } => {
             let fetcher = fetcher(settings, base_url)?;
-            let failed =
-                |cause: String| LaunchError::Discovery { base_url: base_url.to_string(), cause };
+            let failed = |cause: DiscoveryError| LaunchError::Discovery {
+                base_url: base_url.to_string(),
+                cause,
+            };
             let document = discover(&fetcher, base_url).await.map_err(failed)?;
             let jwks_uri = match jwks_uri {
                 Some(uri) => uri.clone(),
                 None => {
-                    let discovered = document.jwks_uri.ok_or_else(|| {
-                        failed(
-                            "the discovery document has no jwks_uri: set JWKS_URI (and ISSUER)"
-                                .into(),
-                        )
+                    let discovered =
+                        document.jwks_uri.ok_or_else(|| failed(DiscoveryError::NoJwksUri))?;
+                    let uri = reqwest::Url::parse(&discovered).map_err(|error| {
+                        failed(DiscoveryError::JwksUriInvalid { jwks_uri: discovered, error })
                     })?;
-                    reqwest::Url::parse(&discovered)
-                        .map_err(|e| e.to_string())
-                        .and_then(|uri| check_url(&uri).map(|()| uri))
-                        .map_err(|e| {
-                            failed(format!("discovered jwks_uri {discovered:?} is unusable: {e}"))
-                        })?
+                    check_url(&uri).map_err(|e| failed(DiscoveryError::JwksUriRefused(e)))?;
+                    uri
                 }
             };
             (issuer.clone().unwrap_or(document.issuer), jwks_uri, fetcher)
@@ -115,26 +114,28 @@ async fn load_key_set(
 
 /// The key set of a static `public_key`: PEM (whose algorithm is
 /// `token_signing_alg`), a JWK, or a JWK Set.
-fn static_keys(public_key: &str, issuer: &IssuerSettings) -> Result<KeySet, String> {
+fn static_keys(public_key: &str, issuer: &IssuerSettings) -> Result<KeySet, LaunchError> {
+    let setting = || setting_of(issuer, "public_key");
+    let key_error = |cause: KeyError| LaunchError::Key { setting: setting(), cause };
     let text = public_key.trim();
     if text.starts_with("-----BEGIN") {
-        let der = pem_to_der(text)?;
-        let alg = issuer
-            .token_signing_alg
-            .ok_or("a PEM key needs token_signing_alg (TOKEN_SIGNING_ALG), e.g. RS256")?;
-        let key = VerifyingKey::new(None, PublicKey::Der { der: &der }, AlgSet::of(&[alg]))?;
+        let der = pem_to_der(text).map_err(key_error)?;
+        let alg = issuer.token_signing_alg.ok_or(KeyError::PemNeedsAlgorithm).map_err(key_error)?;
+        let key = VerifyingKey::new(None, PublicKey::Der { der: &der }, AlgSet::of(&[alg]))
+            .map_err(key_error)?;
         // The key is configured, not chosen by `kid`: any `kid` names it.
         return Ok(KeySet::ignoring_kid(vec![key]));
     }
 
-    let jwk: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("neither a PEM key nor JSON ({e})"))?;
+    let jwk: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| key_error(KeyError::NeitherPemNorJson(Arc::new(e))))?;
     if jwk.get("keys").is_some() {
-        let (keys, skipped) = KeySet::from_jwks(text.as_bytes(), issuer.allowed)?;
+        let (keys, skipped) = KeySet::from_jwks(text.as_bytes(), issuer.allowed)
+            .map_err(|cause| LaunchError::PublicKeySet { setting: setting(), cause })?;
         if !skipped.is_empty() {
             log::warn!("JWT auth: public_key: {skipped}");
         }
         return Ok(keys);
     }
-    Ok(KeySet::new(vec![parse_jwk(&jwk, issuer.allowed)?]))
+    Ok(KeySet::new(vec![parse_jwk(&jwk, issuer.allowed).map_err(key_error)?]))
 }

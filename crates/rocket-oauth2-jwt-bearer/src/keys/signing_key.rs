@@ -2,6 +2,7 @@
 //! itself: the development issuer and the test issuer. Never used to
 //! verify anything but its own tokens.
 
+use aws_lc_rs::error::Unspecified;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RsaPublicKeyComponents};
@@ -19,18 +20,16 @@ pub(crate) struct SigningKey {
 
 impl SigningKey {
     /// Generates one; `prefix` starts its `kid`.
-    pub(crate) fn generate(prefix: &str) -> Result<Self, String> {
-        let failed = |what: &str| format!("could not {what}");
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed("generate a key"))?;
-        let pkcs8 = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
-            .map_err(|_| failed("encode the key"))?;
+    pub(crate) fn generate(prefix: &str) -> Result<Self, Unspecified> {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048)?;
+        let pkcs8 = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)?;
         // jsonwebtoken reads PKCS#8 RSA keys from PEM only.
         let pem = format!(
             "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
             STANDARD.encode(pkcs8.as_ref())
         );
-        let encoding =
-            EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| failed("load the key"))?;
+        // jsonwebtoken reads back the PKCS#8 aws-lc-rs just wrote.
+        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| Unspecified)?;
         Ok(SigningKey {
             kid: format!("{prefix}-{}", random_id::<12>()?),
             encoding,
@@ -65,18 +64,21 @@ impl SigningKey {
     }
 
     /// A token with header `typ` `typ` and these claims, signed RS256.
-    pub(crate) fn sign(&self, typ: &str, claims: &Value) -> Result<String, String> {
+    pub(crate) fn sign(
+        &self,
+        typ: &str,
+        claims: &Value,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
         header.typ = Some(typ.to_owned());
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| format!("could not sign: {e}"))
     }
 }
 
 /// `N` random bytes, base64url.
-pub(crate) fn random_id<const N: usize>() -> Result<String, String> {
+pub(crate) fn random_id<const N: usize>() -> Result<String, Unspecified> {
     let mut bytes = [0u8; N];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| "could not draw random bytes")?;
+    SystemRandom::new().fill(&mut bytes)?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::keys::jwks::KeyStore;
-use crate::keys::launch_error::LaunchError;
+use crate::keys::launch_error::{DevIssuerError, LaunchError};
 use crate::keys::load::load_issuer;
 use crate::settings::checked::Settings;
 use crate::settings::issuer_settings::KeySource;
@@ -37,19 +37,14 @@ pub(crate) async fn connect(
     let mut loads = Vec::with_capacity(settings.issuers.len());
     for issuer in &settings.issuers {
         if issuer.source == KeySource::DevIssuer {
-            return Err(LaunchError::DevIssuer {
-                cause: "the development issuer needs a Rocket to serve it: attach JwtAuth".into(),
-            });
+            return Err(LaunchError::DevIssuer { cause: DevIssuerError::NeedsFairing });
         }
         let task = {
             let (settings, issuer) = (settings.clone(), issuer.clone());
             tokio::spawn(async move {
-                let cut = || LaunchError::KeySet {
-                    url: issuer.label(),
-                    cause: format!(
-                        "no keys within jwks_launch_retry ({:?})",
-                        settings.jwks_launch_retry()
-                    ),
+                let cut = || LaunchError::Timeout {
+                    issuer: issuer.label(),
+                    after: settings.jwks_launch_retry(),
                 };
                 with_retries(&settings, || load_issuer(&settings, &issuer), cut).await
             })
@@ -62,12 +57,9 @@ pub(crate) async fn connect(
     for (issuer, task) in loads {
         // A load task only fails to join if it panicked: a bug, reported as
         // that issuer's failure rather than taking the others down.
-        let loaded = task.await.unwrap_or_else(|e| {
-            Err(LaunchError::KeySet {
-                url: issuer.label(),
-                cause: format!("loading panicked: {e}"),
-            })
-        });
+        let loaded = task
+            .await
+            .unwrap_or_else(|_| Err(LaunchError::LoadPanicked { issuer: issuer.label() }));
         match loaded {
             Ok((iss, keys)) => {
                 trusted.push(TrustedIssuer::loaded(issuer, &settings.audiences, iss, keys))

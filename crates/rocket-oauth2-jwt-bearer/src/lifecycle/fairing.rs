@@ -35,7 +35,7 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Build, Data, Orbit, Request, Response, Rocket};
 
-use crate::keys::launch_error::LaunchError;
+use crate::keys::launch_error::{DevIssuerError, LaunchError};
 use crate::lifecycle::connect::{connect, keep_fresh, load_then_keep_fresh};
 use crate::possession::dpop::{Dpop, NextNonce, SentMethod};
 use crate::possession::mtls::Mtls;
@@ -46,6 +46,7 @@ use crate::settings::checked::{ConfigError, NamedVariables, Settings};
 use crate::settings::config::Config;
 use crate::verification::resolver::IssuerResolver;
 use crate::verification::token::Verifier;
+use crate::words::clock::Clock;
 
 /// Loads and refreshes the issuers' keys, and manages what the guards
 /// verify tokens with. Attach it once; a second one replaces the first.
@@ -53,6 +54,7 @@ pub struct JwtAuth {
     settings: Source,
     resolver: Option<Arc<dyn IssuerResolver>>,
     register_catchers: bool,
+    clock: Clock,
 }
 
 /// Where the fairing's settings come from.
@@ -68,7 +70,12 @@ enum Source {
 
 impl Default for JwtAuth {
     fn default() -> Self {
-        JwtAuth { settings: Source::Figment, resolver: None, register_catchers: true }
+        JwtAuth {
+            settings: Source::Figment,
+            resolver: None,
+            register_catchers: true,
+            clock: Clock::system(),
+        }
     }
 }
 
@@ -103,6 +110,14 @@ impl JwtAuth {
     /// that render refusals, or its 401s go out without `WWW-Authenticate`.
     pub fn without_catchers(mut self) -> Self {
         self.register_catchers = false;
+        self
+    }
+
+    /// Checks `exp`, `nbf`, `iat`, cached tokens and DPoP proofs and nonces
+    /// against `clock`, not the system clock: so that a test can move time
+    /// forward (see [`Clock`]).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -165,7 +180,7 @@ impl Fairing for JwtAuth {
             // Settings built in code are checked as the debug profile's:
             // the Rocket's own profile decides.
             if profile != "debug" {
-                let cause = format!("the development issuer never runs in the `{profile}` profile");
+                let cause = DevIssuerError::Profile(profile.to_string());
                 return fail(rocket, &LaunchError::DevIssuer { cause });
             }
             match dev_issuer(&rocket, &settings) {
@@ -178,15 +193,17 @@ impl Fairing for JwtAuth {
                 Err(error) => return fail(rocket, &error),
             }
         };
-        let dpop = match Dpop::new(&settings.dpop, settings.trusted_proxies.clone()) {
-            Ok(dpop) => dpop,
-            Err(problem) => {
-                let setting = "dpop.replay_store".to_owned();
-                let problem = problem.to_string();
-                let error = ConfigError::Invalid { setting, problem, origin: None };
-                return fail(rocket, &LaunchError::Config(error));
-            }
-        };
+        let verifier = verifier.with_clock(self.clock.clone());
+        let dpop =
+            match Dpop::new(&settings.dpop, settings.trusted_proxies.clone(), self.clock.clone()) {
+                Ok(dpop) => dpop,
+                Err(problem) => {
+                    let setting = "dpop.replay_store".to_owned();
+                    let problem = problem.to_string();
+                    let error = ConfigError::Invalid { setting, problem, origin: None };
+                    return fail(rocket, &LaunchError::Config(error));
+                }
+            };
         let mtls = Mtls::new(&settings.mtls, settings.trusted_proxies.clone());
         let mut rocket = serve_metadata(rocket, &settings, &verifier, &mtls);
         if self.register_catchers {
@@ -329,6 +346,5 @@ fn dev_issuer(
 
 #[cfg(not(feature = "dev-issuer"))]
 fn dev_issuer(_: &Rocket<Build>, _: &Settings) -> Result<(Mount, Verifier), LaunchError> {
-    let cause = "this build has no development issuer (the crate's `dev-issuer` feature)".into();
-    Err(LaunchError::DevIssuer { cause })
+    Err(LaunchError::DevIssuer { cause: DevIssuerError::NotBuilt })
 }

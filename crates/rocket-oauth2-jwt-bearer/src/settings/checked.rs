@@ -212,7 +212,7 @@ impl Settings {
         let dpop =
             raw.dpop.check().map_err(|(setting, problem)| check.invalid(setting, problem))?;
         let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies, raw.proxy_headers)
-            .map_err(|problem| check.invalid("trusted_proxies", problem))?;
+            .map_err(|problem| check.invalid("trusted_proxies", problem.to_string()))?;
         // Rocket checks `[tls.mutual]` itself; here it only counts as a source.
         let listener = cfg!(feature = "mtls") && figment.find_value("tls.mutual").is_ok();
         let mtls = raw
@@ -375,7 +375,7 @@ impl Check<'_> {
     fn url(&self, setting: &'static str, value: &str) -> Result<Url, ConfigError> {
         let url = Url::parse(value.trim())
             .map_err(|e| self.invalid(setting, format!("not a URL ({e})")))?;
-        check_url(&url).map_err(|problem| self.invalid(setting, problem))?;
+        check_url(&url).map_err(|problem| self.invalid(setting, problem.to_string()))?;
         Ok(url)
     }
 

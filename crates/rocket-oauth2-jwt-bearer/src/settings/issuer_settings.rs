@@ -190,7 +190,7 @@ impl IssuerCheck<'_> {
     fn url(&self, key: &'static str, value: &str) -> Result<Url, ConfigError> {
         let url =
             Url::parse(value.trim()).map_err(|e| self.invalid(key, format!("not a URL ({e})")))?;
-        check_url(&url).map_err(|problem| self.invalid(key, problem))?;
+        check_url(&url).map_err(|problem| self.invalid(key, problem.to_string()))?;
         Ok(url)
     }
 

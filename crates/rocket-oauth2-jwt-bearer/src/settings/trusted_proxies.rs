@@ -42,6 +42,37 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// A `trusted_proxies` entry that is not an address or network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadEntry {
+    index: usize,
+    entry: String,
+    problem: EntryProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EntryProblem {
+    NotAnAddress,
+    PrefixLength { width: u8 },
+}
+
+impl std::fmt::Display for BadEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let BadEntry { index, entry, problem } = self;
+        write!(f, "entry {index} ({entry:?}) ")?;
+        match problem {
+            EntryProblem::NotAnAddress => {
+                f.write_str("is not an IP address or CIDR (e.g. 10.0.0.0/8)")
+            }
+            EntryProblem::PrefixLength { width } => {
+                write!(f, "has a prefix length that isn't 0 to {width}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BadEntry {}
+
 /// The checked `trusted_proxies` list and the headers they write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct TrustedProxies {
@@ -53,26 +84,24 @@ pub(crate) struct TrustedProxies {
 impl TrustedProxies {
     /// Parses `entries` (`10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`); the
     /// error names the bad entry and what is wrong with it.
-    pub(crate) fn parse(entries: &[String], headers: ProxyHeaders) -> Result<Self, String> {
+    pub(crate) fn parse(entries: &[String], headers: ProxyHeaders) -> Result<Self, BadEntry> {
         let mut networks = Vec::with_capacity(entries.len());
         for (i, entry) in entries.iter().enumerate() {
-            let bad = |why: &str| format!("entry {i} ({entry:?}) {why}");
+            let bad = |problem| BadEntry { index: i, entry: entry.clone(), problem };
             let (address, prefix) = match entry.split_once('/') {
                 Some((address, prefix)) => (address, Some(prefix)),
                 None => (entry.as_str(), None),
             };
-            let address: IpAddr = address
-                .parse()
-                .map_err(|_| bad("is not an IP address or CIDR (e.g. 10.0.0.0/8)"))?;
+            let address: IpAddr = address.parse().map_err(|_| bad(EntryProblem::NotAnAddress))?;
             let address = canonical(address);
             let width = if address.is_ipv4() { 32 } else { 128 };
             let prefix = match prefix {
                 None => width,
-                Some(prefix) => {
-                    prefix.parse::<u8>().ok().filter(|p| *p <= width).ok_or_else(|| {
-                        bad(&format!("has a prefix length that isn't 0 to {width}"))
-                    })?
-                }
+                Some(prefix) => prefix
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|p| *p <= width)
+                    .ok_or_else(|| bad(EntryProblem::PrefixLength { width }))?,
             };
             networks.push(Network { address, prefix });
         }
@@ -127,6 +156,7 @@ mod tests {
         ] {
             let error =
                 TrustedProxies::parse(&[bad.to_string()], ProxyHeaders::default()).unwrap_err();
+            let error = error.to_string();
             assert!(error.contains(why) && error.contains("entry 0"), "{bad}: {error}");
         }
     }

@@ -9,7 +9,6 @@
 //! the `alg`), the signature, and last the claims.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -25,6 +24,7 @@ use crate::verification::claims::{ClaimRules, Claims, ScopeClaims};
 use crate::verification::issuers::Issuers;
 use crate::verification::trusted_issuer::TrustedIssuer;
 use crate::words::algorithms::{self, AlgSet};
+use crate::words::clock::Clock;
 use crate::words::error::{AuthError, Claim, TokenError};
 
 /// What a verifier checks every issuer's tokens against.
@@ -89,6 +89,7 @@ pub struct Verifier {
     /// Every algorithm some issuer accepts: the pre-check before routing.
     algorithms: AlgSet,
     cache: Arc<TokenCache>,
+    clock: Clock,
 }
 
 /// The one claim read before the signature is checked: where to route.
@@ -129,7 +130,12 @@ impl Verifier {
                 issuers.configured().iter().fold(AlgSet::EMPTY, |all, i| all.union(i.allowed()))
             }
         };
-        Verifier { policy, issuers: Arc::new(issuers), algorithms, cache }
+        Verifier { policy, issuers: Arc::new(issuers), algorithms, cache, clock: Clock::system() }
+    }
+
+    /// Checks times against `clock` rather than the system's.
+    pub(crate) fn with_clock(self, clock: Clock) -> Self {
+        Verifier { clock, ..self }
     }
 
     /// A verifier of one issuer's tokens (`issuer`, for `audiences`, signed
@@ -173,7 +179,7 @@ impl Verifier {
     /// with 401 `invalid_token`, or 503 while the token's issuer has no
     /// keys yet.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
-        let now = now();
+        let now = self.clock.unix_seconds();
         if self.cache.is_enabled() {
             if let Some(claims) = self.cache.get(token, now) {
                 return Ok(claims);
@@ -296,8 +302,4 @@ async fn key_set_for(keys: &KeyStore, kid: Option<&str>) -> Result<Arc<KeySet>, 
 /// RFC 9068 §2.1: `at+jwt`, or in full `application/at+jwt`, any case.
 fn is_access_token_type(typ: &str) -> bool {
     typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
-}
-
-fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }

@@ -20,7 +20,7 @@ use figment::Figment;
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::serde::json::Json;
 use rocket::{get, routes, Build, Rocket};
-use rocket_oauth2_jwt_bearer::{scope, BearerToken, HasScope, JwtAuth, Metrics};
+use rocket_oauth2_jwt_bearer::{scope, BearerToken, Clock, HasScope, JwtAuth, Metrics};
 use serde_json::{json, Value};
 
 pub use idp::*;
@@ -72,8 +72,13 @@ fn private_scoped(_token: HasScope<ReadMessages>) -> Json<Value> {
 /// The quickstart's three routes on the crate alone, as a user builds
 /// them: the fairing, the metrics fairing, the JSON catchers under `/api`.
 pub fn test_app(figment: Figment) -> Rocket<Build> {
+    test_app_on(figment, Clock::system())
+}
+
+/// [`test_app`] checking times against `clock`, which the test moves.
+pub fn test_app_on(figment: Figment, clock: Clock) -> Rocket<Build> {
     rocket::custom(figment)
-        .attach(JwtAuth::fairing())
+        .attach(JwtAuth::fairing().with_clock(clock))
         .attach(Metrics::fairing())
         .mount("/api", routes![public, private, private_scoped])
         .register("/api", rocket_oauth2_jwt_bearer::catchers())
@@ -113,6 +118,11 @@ pub fn figment(idp: &Idp, extra: Value) -> Figment {
 /// A local client for the test app configured by `figment`.
 pub async fn client_for(figment: Figment) -> Client {
     Client::tracked(test_app(figment)).await.expect("rocket launches")
+}
+
+/// A local client for [`test_app_on`] `clock`.
+pub async fn client_on(figment: Figment, clock: &Clock) -> Client {
+    Client::tracked(test_app_on(figment, clock.clone())).await.expect("rocket launches")
 }
 
 /// A local client for the service against `idp`.

@@ -27,7 +27,6 @@ pub(crate) mod replay_cache;
 pub(crate) mod target_uri;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::constant_time;
 use rocket::http::Method;
@@ -39,6 +38,7 @@ use crate::settings::trusted_proxies::TrustedProxies;
 use crate::verification::claims::Claims;
 use crate::words::algorithms;
 use crate::words::binding::Binding;
+use crate::words::clock::Clock;
 use crate::words::error::{AuthError, ProofError, RequestError, TokenError};
 use nonce::Nonces;
 use proof::{Proof, ProofRules};
@@ -87,6 +87,7 @@ pub(crate) struct Dpop {
     keys: ProofKeys,
     /// The `algs` of the `DPoP` challenge (RFC 9449 §7.1).
     algs: String,
+    clock: Clock,
 }
 
 impl Dpop {
@@ -95,6 +96,7 @@ impl Dpop {
     pub(crate) fn new(
         settings: &DpopSettings,
         proxies: TrustedProxies,
+        clock: Clock,
     ) -> Result<Self, StoreUrlError> {
         let nonces = settings
             .nonce
@@ -107,6 +109,7 @@ impl Dpop {
             nonces,
             keys: ProofKeys::default(),
             algs: algs.join(" "),
+            clock,
         })
     }
 
@@ -156,7 +159,7 @@ impl Dpop {
     pub(crate) fn precheck<'r>(&self, req: &'r Request<'_>) -> Result<PendingProof<'r>, AuthError> {
         let proof =
             Self::proof_header(req)?.ok_or(AuthError::InvalidDpopProof(ProofError::Missing))?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let now = self.clock.unix_seconds();
         let target = self.target(req)?;
         let parsed =
             proof::parse(proof, self.settings.algorithms).map_err(AuthError::InvalidDpopProof)?;
@@ -254,7 +257,7 @@ impl Dpop {
         req: &Request<'_>,
     ) -> Result<Option<String>, AuthError> {
         let Some(proof) = Self::proof_header(req)? else { return Ok(None) };
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let now = self.clock.unix_seconds();
         let target = self.target(req)?;
         let proof = proof::verify(proof, &self.rules(req, &target, None, now))
             .map_err(AuthError::InvalidDpopProof)?;

@@ -25,6 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::keys::jwk::{parse_jwk, VerifyingKey};
+use crate::keys::key_error::KeyError;
 use crate::words::algorithms::{AlgSet, Algorithm, AlgorithmFamily};
 
 /// Keys held: enough for every client of a busy API to hit.
@@ -55,7 +56,7 @@ impl ProofKeys {
         header: &[u8],
         jwk: &Value,
         alg: Algorithm,
-    ) -> Result<Arc<VerifyingKey>, String> {
+    ) -> Result<Arc<VerifyingKey>, KeyError> {
         let mut id = [0; 32];
         id.copy_from_slice(digest::digest(&SHA256, header).as_ref());
         if let Some(key) = self.parsed.get(&id) {
@@ -74,16 +75,16 @@ impl ProofKeys {
 const MAX_RSA_BITS: usize = 4096;
 
 /// Refuses RSA proof keys dearer to verify than mainstream clients make.
-fn check_rsa_cost(jwk: &Value) -> Result<(), String> {
+fn check_rsa_cost(jwk: &Value) -> Result<(), KeyError> {
     let member = |name: &str| jwk.get(name).and_then(Value::as_str).unwrap_or_default();
     // 65537, base64url; leading zero octets are refused here (none needed).
     if member("e") != "AQAB" {
-        return Err("an RSA proof key's exponent must be 65537".into());
+        return Err(KeyError::RsaExponentNot65537);
     }
-    let modulus = URL_SAFE_NO_PAD.decode(member("n")).map_err(|_| "bad RSA modulus")?;
+    let modulus = URL_SAFE_NO_PAD.decode(member("n")).map_err(|_| KeyError::NotBase64url("n"))?;
     let significant = modulus.iter().skip_while(|b| **b == 0).count();
     if significant * 8 > MAX_RSA_BITS {
-        return Err(format!("an RSA proof key's modulus must be at most {MAX_RSA_BITS} bits"));
+        return Err(KeyError::RsaModulusTooLong { bits: significant * 8, max: MAX_RSA_BITS });
     }
     Ok(())
 }
@@ -105,10 +106,12 @@ mod tests {
         let jwk = |n: &[u8], e: &str| json!({"kty": "RSA", "n": b64(n), "e": e});
         assert!(check_rsa_cost(&jwk(&modulus(4096), "AQAB")).is_ok());
         assert!(check_rsa_cost(&jwk(&[&[0][..], &modulus(4096)].concat(), "AQAB")).is_ok());
-        assert!(check_rsa_cost(&jwk(&modulus(4104), "AQAB")).unwrap_err().contains("4096"));
+        let long = check_rsa_cost(&jwk(&modulus(4104), "AQAB"));
+        assert!(matches!(long, Err(KeyError::RsaModulusTooLong { bits: 4104, max: 4096 })));
         assert!(check_rsa_cost(&jwk(&modulus(8192), "AQAB")).is_err());
         for e in ["Aw", "AQAA", "AAEAAQ", "_____w", ""] {
-            assert!(check_rsa_cost(&jwk(&modulus(2048), e)).unwrap_err().contains("65537"), "{e}");
+            let exponent = check_rsa_cost(&jwk(&modulus(2048), e));
+            assert!(matches!(exponent, Err(KeyError::RsaExponentNot65537)), "{e}");
         }
     }
 
