@@ -19,9 +19,9 @@
 //! curl -H "Authorization: Bearer $TOKEN" localhost:8000/api/private-scoped
 //! ```
 
-use rocket::serde::json::{json, Value};
+use rocket::serde::json::{Value, json};
 use rocket::{get, launch, routes};
-use rocket_oauth2_jwt_bearer::{scope, BearerToken, HasScope, JwtAuth};
+use rocket_oauth2_jwt_bearer::{BearerToken, HasScope, JwtAuth, scope};
 
 scope!(ReadMessages = "read:messages");
 

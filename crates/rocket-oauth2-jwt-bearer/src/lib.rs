@@ -150,14 +150,14 @@ pub use words::url_policy::UrlRefused;
 pub mod __private {
     pub use crate::keys::jwk::{PublicKey, VerifyingKey};
     pub use crate::keys::jwks::{KeySet, KeyStore};
-    pub use crate::possession::dpop::proof::{verify as verify_dpop_proof, Proof, ProofRules};
+    pub use crate::possession::dpop::proof::{Proof, ProofRules, verify as verify_dpop_proof};
     pub use crate::possession::dpop::proof_keys::ProofKeys;
     pub use crate::possession::dpop::replay_cache::ProofId;
     pub use crate::request::credentials::parse_authorization;
     pub use crate::settings::config::default_algorithms;
     pub use crate::verification::claims::{ClaimRules, ScopeClaims};
     pub use crate::verification::token::{Policy, Verifier};
-    pub use crate::words::algorithms::{parse as parse_algorithm, AlgSet};
+    pub use crate::words::algorithms::{AlgSet, parse as parse_algorithm};
 
     /// Starts what the fairing starts for `figment`'s settings, without a
     /// Rocket (so no development issuer): the launch error, if any.

@@ -5,13 +5,13 @@
 
 mod common;
 
-use aws_lc_rs::digest::{digest, SHA256};
+use aws_lc_rs::digest::{SHA256, digest};
 use common::dpop::DpopKey;
 use common::*;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use rocket::http::Header;
 use rocket::local::asynchronous::Client;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PROXY: &str = "10.0.0.7:40000";
 

@@ -6,13 +6,13 @@ mod common;
 use std::net::SocketAddr;
 
 use common::*;
-use figment::providers::Serialized;
 use figment::Figment;
+use figment::providers::Serialized;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PORT: u16 = 3456;
 

@@ -3,11 +3,11 @@
 //! malformed `Host` (apps without a Host check of their own rely on it).
 //! Proofs are signed by jsonwebtoken, keys made by aws-lc-rs at test time.
 
-use aws_lc_rs::digest::{digest, SHA256};
+use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use figment::providers::Serialized;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -16,7 +16,7 @@ use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::{get, routes};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
 use rocket_oauth2_jwt_bearer::{BearerToken, DpopBound, JwtAuth, Settings};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const AUDIENCE: &str = "https://api.example.test";
 

@@ -11,7 +11,7 @@ use common::*;
 use rocket::http::Header;
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket_oauth2_jwt_bearer::Clock;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PRIVATE: &str = "https://api.example.test/api/private";
 const SECRET: &str = "test-only nonce secret, 32+ bytes long";

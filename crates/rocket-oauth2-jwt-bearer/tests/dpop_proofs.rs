@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::dpop::{ath, DpopKey};
+use common::dpop::{DpopKey, ath};
 use common::*;
 use rocket::http::Header;
 use rocket::local::asynchronous::{Client, LocalResponse};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PRIVATE: &str = "https://api.example.test/api/private";
 const ALGS: &str = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES256K EdDSA Ed25519";
@@ -500,7 +500,9 @@ async fn a_dpop_request_without_the_scope_is_forbidden_on_the_dpop_scheme() {
     assert_eq!(status, 403);
     assert_eq!(
         challenges,
-        [format!("DPoP error=\"insufficient_scope\", error_description=\"Insufficient Scope\", scope=\"read:messages\", algs=\"{ALGS}\"")]
+        [format!(
+            "DPoP error=\"insufficient_scope\", error_description=\"Insufficient Scope\", scope=\"read:messages\", algs=\"{ALGS}\""
+        )]
     );
 }
 

@@ -12,9 +12,9 @@ use std::sync::OnceLock;
 use dpop::DpopKey;
 use keys::*;
 use proptest::prelude::*;
-use rocket_oauth2_jwt_bearer::__private::{default_algorithms, verify_dpop_proof, AlgSet};
+use rocket_oauth2_jwt_bearer::__private::{AlgSet, default_algorithms, verify_dpop_proof};
 use rocket_oauth2_jwt_bearer::__private::{ProofKeys, ProofRules};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const TARGET: &str = "https://api.example.test/api/private";
 const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";

@@ -10,7 +10,7 @@ mod common;
 use common::dpop::DpopKey;
 use common::*;
 use rocket::http::Header;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PRIVATE: &str = "https://api.example.test/api/private";
 
@@ -27,8 +27,7 @@ async fn token_status(alg: &str, jwk_alg: Option<&str>, extra: Value) -> u16 {
     let client = client_for(figment(&idp, extra)).await;
     let header = json!({"alg": alg, "typ": "JWT", "kid": "ed"}).to_string();
     let token = key.sign_raw(&header, &good_claims(&idp).to_string());
-    let status = get_with_token(&client, "/api/private", &token).await.status().code;
-    status
+    get_with_token(&client, "/api/private", &token).await.status().code
 }
 
 #[tokio::test]

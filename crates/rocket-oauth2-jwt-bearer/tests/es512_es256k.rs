@@ -10,7 +10,7 @@ use common::dpop::DpopKey;
 use common::*;
 use rocket::http::Header;
 use rocket::local::asynchronous::Client;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The issuer's JWK for `key`, with a `kid`.
 fn published(key: &DpopKey, kid: &str) -> Value {

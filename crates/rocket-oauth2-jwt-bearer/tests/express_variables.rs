@@ -17,9 +17,13 @@ fn private(_token: BearerToken) -> &'static str {
 #[rocket::async_test]
 async fn issuer_base_url_and_audience_from_the_environment_configure_the_fairing() {
     let issuer = TestIssuer::start().await;
-    // The only test in this binary, so nothing else reads them meanwhile.
-    std::env::set_var("ISSUER_BASE_URL", issuer.url());
-    std::env::set_var("AUDIENCE", "https://from-env.example.test");
+    // SAFETY: the only test in this binary, and nothing else in it reads
+    // or writes the environment while these run: the issuer's and the
+    // runtime's threads don't touch it, and the Rocket is built after.
+    unsafe {
+        std::env::set_var("ISSUER_BASE_URL", issuer.url());
+        std::env::set_var("AUDIENCE", "https://from-env.example.test");
+    }
     // A file naming another audience: the variable wins, as in Express.
     let figment = rocket::Config::figment()
         .merge(Serialized::default("log_level", "off"))

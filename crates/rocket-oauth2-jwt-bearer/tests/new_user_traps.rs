@@ -4,21 +4,21 @@
 //! refusing from a guard of their own, claim rules as guards, the raw token
 //! and its header, the claims serialized and typed.
 
-use figment::providers::Serialized;
 use figment::Figment;
+use figment::providers::Serialized;
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::Json;
-use rocket::{catch, catchers, get, routes, Build, Rocket};
+use rocket::{Build, Rocket, catch, catchers, get, routes};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
 use rocket_oauth2_jwt_bearer::{
-    scope, AuthError, BearerToken, ClaimRule, Claims, Config, HasScope, JwtAuth, Satisfies,
-    Settings,
+    AuthError, BearerToken, ClaimRule, Claims, Config, HasScope, JwtAuth, Satisfies, Settings,
+    scope,
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const AUDIENCE: &str = "https://api.example.test";
 

@@ -9,13 +9,13 @@ use std::sync::OnceLock;
 use futures::executor::block_on;
 use keys::*;
 use proptest::prelude::*;
+use rocket_oauth2_jwt_bearer::__private::AlgSet;
 use rocket_oauth2_jwt_bearer::__private::default_algorithms;
 use rocket_oauth2_jwt_bearer::__private::parse_authorization;
-use rocket_oauth2_jwt_bearer::__private::AlgSet;
 use rocket_oauth2_jwt_bearer::__private::{ClaimRules, ScopeClaims};
 use rocket_oauth2_jwt_bearer::__private::{KeySet, KeyStore};
 use rocket_oauth2_jwt_bearer::__private::{Policy, Verifier};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ISSUER: &str = "https://issuer.test/";
 

@@ -8,13 +8,13 @@ use std::time::Duration;
 use figment::Figment;
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
-use rocket::{get, routes, Build, Rocket};
+use rocket::{Build, Rocket, get, routes};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
 use rocket_oauth2_jwt_bearer::{
-    scope, AuthError, BearerToken, Config, ConfigError, HasScope, JwtAuth, KeyStatus, MaybeBearer,
-    Metrics, Settings,
+    AuthError, BearerToken, Config, ConfigError, HasScope, JwtAuth, KeyStatus, MaybeBearer,
+    Metrics, Settings, scope,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const AUDIENCE: &str = "https://api.example.test";
 

@@ -8,10 +8,10 @@ use rocket::local::asynchronous::Client;
 use rocket::{get, routes};
 use rocket_oauth2_jwt_bearer::testing::TestIssuer;
 use rocket_oauth2_jwt_bearer::{
-    scope, Algorithm, Config, ConfigError, DpopConfig, DpopMode, HasScope, JwtAuth, MtlsConfig,
-    MtlsMode, Settings,
+    Algorithm, Config, ConfigError, DpopConfig, DpopMode, HasScope, JwtAuth, MtlsConfig, MtlsMode,
+    Settings, scope,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const AUDIENCE: &str = "https://api.example.test";
 

@@ -25,13 +25,13 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome};
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
-use rocket::{catch, catchers, get, post, routes, Build, FromForm, Request, Rocket, State};
+use rocket::{Build, FromForm, Request, Rocket, State, catch, catchers, get, post, routes};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::keys::jwks::KeySet;
 use crate::keys::launch_error::DevIssuerError;
-use crate::keys::signing_key::{random_id, SigningKey};
+use crate::keys::signing_key::{SigningKey, random_id};
 use crate::possession::dpop::Dpop;
 use crate::settings::config::DpopMode;
 use crate::words::error::AuthError;

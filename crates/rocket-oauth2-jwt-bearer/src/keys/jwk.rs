@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use aws_lc_rs::signature::{self as backend, ParsedPublicKey, RsaPublicKeyComponents};
 use aws_lc_rs::{digest, hmac};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
 use crate::keys::key_checks;
@@ -225,10 +225,10 @@ fn b64(value: &Value, name: &'static str) -> Result<Vec<u8>, KeyError> {
 /// fits among `allowed`.
 pub(crate) fn parse_jwk(jwk: &Value, allowed: AlgSet) -> Result<VerifyingKey, KeyError> {
     let field = |name: &str| jwk.get(name).and_then(Value::as_str);
-    if let Some(usage) = jwk.get("use") {
-        if usage.as_str() != Some("sig") {
-            return Err(KeyError::NotForSignatures(usage.to_string()));
-        }
+    if let Some(usage) = jwk.get("use")
+        && usage.as_str() != Some("sig")
+    {
+        return Err(KeyError::NotForSignatures(usage.to_string()));
     }
     if let Some(ops) = jwk.get("key_ops") {
         let verifies = ops.as_array().is_some_and(|ops| ops.iter().any(|op| op == "verify"));

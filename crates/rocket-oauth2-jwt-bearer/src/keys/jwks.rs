@@ -22,7 +22,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::keys::fetch::{FetchError, Fetcher};
-use crate::keys::jwk::{parse_jwk, Fingerprint, VerifyingKey};
+use crate::keys::jwk::{Fingerprint, VerifyingKey, parse_jwk};
 use crate::keys::key_error::KeyError;
 use crate::words::algorithms::{AlgSet, Algorithm};
 
@@ -448,8 +448,8 @@ impl std::fmt::Display for Skipped {
 mod tests {
     use super::*;
     use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
 
     fn all() -> AlgSet {

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::keys::fetch::{
-    check_url, discover, is_loopback, DiscoveryError, FetchError, FetchFailure, Fetcher,
+    DiscoveryError, FetchError, FetchFailure, Fetcher, check_url, discover, is_loopback,
 };
-use crate::keys::jwk::{parse_jwk, pem_to_der, PublicKey, VerifyingKey};
+use crate::keys::jwk::{PublicKey, VerifyingKey, parse_jwk, pem_to_der};
 use crate::keys::jwks::{JwksSource, KeySet, KeySetError, KeyStore};
 use crate::keys::key_error::KeyError;
 use crate::keys::launch_error::{DevIssuerError, LaunchError};

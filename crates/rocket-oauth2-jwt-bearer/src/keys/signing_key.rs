@@ -6,10 +6,10 @@ use aws_lc_rs::error::Unspecified;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{KeyPair, RsaKeyPair, RsaPublicKeyComponents};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{EncodingKey, Header};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// A fresh RS256 key pair with a random `kid`.
 pub(crate) struct SigningKey {

@@ -32,7 +32,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{ContentType, Status};
-use rocket::{get, routes, Build, Request, Response, Rocket, State};
+use rocket::{Build, Request, Response, Rocket, State, get, routes};
 
 use crate::possession::dpop::{Dpop, ReplayGuard};
 use crate::request::respond::RecordedFailure;

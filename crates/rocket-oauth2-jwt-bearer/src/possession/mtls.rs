@@ -28,11 +28,11 @@
 use std::borrow::Cow;
 
 use aws_lc_rs::constant_time;
-use aws_lc_rs::digest::{digest, SHA256};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
-use rocket::http::RawStr;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rocket::Request;
+use rocket::http::RawStr;
 
 use crate::settings::config::MtlsMode;
 use crate::settings::mtls::MtlsSettings;

@@ -18,7 +18,7 @@ use rocket::catcher::BoxFuture;
 use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
-use rocket::{catch, catchers, Build, Catcher, Request, Rocket};
+use rocket::{Build, Catcher, Request, Rocket, catch, catchers};
 
 use crate::request::respond::{ErrorBody, RecordedFailure};
 use crate::words::error::AuthError;

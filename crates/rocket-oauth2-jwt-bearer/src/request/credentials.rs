@@ -17,9 +17,9 @@
 
 use std::borrow::Cow;
 
-use rocket::http::uri::Origin;
-use rocket::http::RawStr;
 use rocket::Request;
+use rocket::http::RawStr;
+use rocket::http::uri::Origin;
 
 use crate::words::error::{AuthError, RequestError, TokenError};
 pub(crate) use crate::words::scheme::Scheme;

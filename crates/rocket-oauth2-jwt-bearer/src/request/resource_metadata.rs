@@ -27,13 +27,13 @@
 //! Without `resource`, the development issuer describes the local service
 //! (`http://127.0.0.1:<port>`); otherwise the metadata is off.
 
-use rocket::http::uri::fmt::Path;
 use rocket::http::uri::Segments;
+use rocket::http::uri::fmt::Path;
 use rocket::http::{ContentType, Header, RawStr, Status};
 use rocket::request::{FromRequest, Outcome};
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
-use rocket::{delete, get, options, patch, post, put, routes, Request, Response, Route, State};
+use rocket::{Request, Response, Route, State, delete, get, options, patch, post, put, routes};
 use serde_json::json;
 
 use crate::possession::mtls::Mtls;
@@ -228,7 +228,7 @@ impl<'r> Responder<'r, 'static> for Preflight {
             .header(Header::new("Access-Control-Allow-Methods", "GET, HEAD"))
             .header(Header::new("Access-Control-Max-Age", "86400"))
             .header(Header::new("Vary", "Access-Control-Request-Headers"));
-        if let Some(headers) = self.0 .0 {
+        if let Some(headers) = self.0.0 {
             response.header(Header::new("Access-Control-Allow-Headers", headers));
         }
         response.ok()

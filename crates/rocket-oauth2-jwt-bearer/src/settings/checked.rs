@@ -23,10 +23,10 @@ use figment::{Figment, Metadata, Profile, Provider};
 use reqwest::Url;
 
 use crate::settings::config::{Config, DpopMode, IssuerConfig, MtlsMode};
-use crate::settings::config_error::origin_of;
 pub use crate::settings::config_error::ConfigError;
+use crate::settings::config_error::origin_of;
 use crate::settings::dpop::DpopSettings;
-use crate::settings::issuer_settings::{is_hmac, IssuerCheck, IssuerSettings, KeySource, Place};
+use crate::settings::issuer_settings::{IssuerCheck, IssuerSettings, KeySource, Place, is_hmac};
 use crate::settings::mtls::MtlsSettings;
 use crate::settings::scope_claims::ScopeClaims;
 use crate::settings::trusted_proxies::TrustedProxies;
@@ -395,9 +395,8 @@ impl Check<'_> {
                 (true, _) => {
                     return Err(ConfigError::Missing {
                         setting: "audience",
-                        hint:
-                            "set AUDIENCE to your API's identifier (e.g. https://api.example.com)",
-                    })
+                        hint: "set AUDIENCE to your API's identifier (e.g. https://api.example.com)",
+                    });
                 }
                 (false, _) => {}
             }

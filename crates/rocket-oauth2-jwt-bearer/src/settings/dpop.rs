@@ -5,7 +5,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::settings::config::{
-    default_algorithms, DpopConfig, DpopMode, ReplayStoreFailure, Secret,
+    DpopConfig, DpopMode, ReplayStoreFailure, Secret, default_algorithms,
 };
 use crate::words::algorithms::{self, AlgSet, Algorithm, AlgorithmFamily};
 
@@ -82,15 +82,15 @@ impl DpopConfig {
             let problem = "must be at least 1: a key with no quota could prove nothing".into();
             return Err(("dpop.replay_quota", problem));
         }
-        if let Some(secret) = &self.nonce_secret {
-            if secret.0.len() < MIN_NONCE_SECRET {
-                let problem = format!(
-                    "is {} bytes; use at least {MIN_NONCE_SECRET} random bytes \
+        if let Some(secret) = &self.nonce_secret
+            && secret.0.len() < MIN_NONCE_SECRET
+        {
+            let problem = format!(
+                "is {} bytes; use at least {MIN_NONCE_SECRET} random bytes \
                      (e.g. `openssl rand -base64 32`)",
-                    secret.0.len()
-                );
-                return Err(("dpop.nonce_secret", problem));
-            }
+                secret.0.len()
+            );
+            return Err(("dpop.nonce_secret", problem));
         }
         let replay_store = self.replay_store.as_deref().map(replay_store_url).transpose()?;
         let public_url = self.public_url.as_deref().map(public_url).transpose()?;

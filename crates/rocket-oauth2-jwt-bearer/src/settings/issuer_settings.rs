@@ -11,8 +11,8 @@
 use figment::Figment;
 use reqwest::Url;
 
-use crate::settings::config::{default_algorithms, IssuerConfig, Secret};
-use crate::settings::config_error::{origin_of, ConfigError};
+use crate::settings::config::{IssuerConfig, Secret, default_algorithms};
+use crate::settings::config_error::{ConfigError, origin_of};
 use crate::words::algorithms::{AlgSet, Algorithm, AlgorithmFamily};
 use crate::words::url_policy::check_url;
 
@@ -279,34 +279,35 @@ impl IssuerCheck<'_> {
         }
 
         let jwks_uri = fields.jwks_uri.as_deref().map(|u| self.url("jwks_uri", u)).transpose()?;
-        let from =
-            match (&fields.issuer_base_url, issuer, jwks_uri) {
-                (_, Some(issuer), Some(jwks_uri)) => JwksFrom::Direct { issuer, jwks_uri },
-                (Some(base), issuer, jwks_uri) => JwksFrom::Discovery {
-                    base_url: self.url("issuer_base_url", base)?,
-                    issuer,
-                    jwks_uri,
-                },
-                // Name what is actually missing: the half of the direct
-                // form not given, else the discovery URL.
-                (None, Some(_), None) => {
-                    return Err(self.missing(
-                        "jwks_uri",
-                        "ISSUER needs JWKS_URI beside it (or set ISSUER_BASE_URL for discovery)",
-                    ))
-                }
-                (None, None, Some(_)) => {
-                    return Err(self.missing(
-                        "issuer",
-                        "JWKS_URI needs ISSUER beside it: the exact `iss` of your tokens",
-                    ))
-                }
-                (None, None, None) => return Err(self.missing(
+        let from = match (&fields.issuer_base_url, issuer, jwks_uri) {
+            (_, Some(issuer), Some(jwks_uri)) => JwksFrom::Direct { issuer, jwks_uri },
+            (Some(base), issuer, jwks_uri) => JwksFrom::Discovery {
+                base_url: self.url("issuer_base_url", base)?,
+                issuer,
+                jwks_uri,
+            },
+            // Name what is actually missing: the half of the direct
+            // form not given, else the discovery URL.
+            (None, Some(_), None) => {
+                return Err(self.missing(
+                    "jwks_uri",
+                    "ISSUER needs JWKS_URI beside it (or set ISSUER_BASE_URL for discovery)",
+                ));
+            }
+            (None, None, Some(_)) => {
+                return Err(self.missing(
+                    "issuer",
+                    "JWKS_URI needs ISSUER beside it: the exact `iss` of your tokens",
+                ));
+            }
+            (None, None, None) => {
+                return Err(self.missing(
                     "issuer_base_url",
                     "set ISSUER_BASE_URL (e.g. https://YOUR_TENANT.auth0.com/), or both ISSUER \
                      and JWKS_URI",
-                )),
-            };
+                ));
+            }
+        };
         Ok(KeySource::Jwks(from))
     }
 
@@ -348,7 +349,7 @@ impl IssuerCheck<'_> {
                 return Err(self.missing(
                     "issuer",
                     "set ISSUER (or ISSUER_BASE_URL to discover it) for HS256 tokens",
-                ))
+                ));
             }
         };
         Ok(KeySource::Secret { secret: Secret(secret.to_owned()), alg, issuer })

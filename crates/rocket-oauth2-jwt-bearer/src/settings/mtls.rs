@@ -18,10 +18,10 @@ impl MtlsConfig {
     /// `auth.`.
     pub(crate) fn check(&self, listener: bool) -> Result<MtlsSettings, (&'static str, String)> {
         let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-        if let Some(name) = &self.proxy_header {
-            if name.is_empty() || !name.bytes().all(token) {
-                return Err(("mtls.proxy_header", format!("{name:?} is not a header name")));
-            }
+        if let Some(name) = &self.proxy_header
+            && (name.is_empty() || !name.bytes().all(token))
+        {
+            return Err(("mtls.proxy_header", format!("{name:?} is not a header name")));
         }
         if self.mode == MtlsMode::Required && self.proxy_header.is_none() && !listener {
             let problem = "is \"required\", but no client certificate source is configured: \

@@ -22,11 +22,11 @@
 //! parsed claims) but never less than `max_bytes / capacity`, so the total
 //! weight stays under `max_bytes` and the count under `capacity`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use quick_cache::sync::Cache;
 use quick_cache::Weighter;
+use quick_cache::sync::Cache;
 
 use crate::keys::jwk::Fingerprint;
 use crate::keys::jwks::KeyStore;

@@ -7,8 +7,8 @@
 //! load, and an idle issuer is dropped.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
@@ -184,7 +184,7 @@ impl Dynamic {
                     return Ok(issuer.clone());
                 }
                 Answer::Refused { until } if now < *until => {
-                    return Err(AuthError::InvalidToken(TokenError::Issuer))
+                    return Err(AuthError::InvalidToken(TokenError::Issuer));
                 }
                 Answer::Unavailable { until } if now < *until => {
                     let retry_after = (*until - now).as_secs_f64().ceil().max(1.0) as u32;

@@ -10,10 +10,10 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::de::{Deserializer, IgnoredAny};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny};
 
 use crate::keys::jwks::{KeySet, KeyStore};
 use crate::settings::checked::Settings;
@@ -180,10 +180,10 @@ impl Verifier {
     /// keys yet.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         let now = self.clock.unix_seconds();
-        if self.cache.is_enabled() {
-            if let Some(claims) = self.cache.get(token, now) {
-                return Ok(claims);
-            }
+        if self.cache.is_enabled()
+            && let Some(claims) = self.cache.get(token, now)
+        {
+            return Ok(claims);
         }
         let invalid = AuthError::InvalidToken;
 

@@ -2,8 +2,8 @@
 //! can move time forward instead of sleeping.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The time tokens and DPoP proofs are checked against (`exp`, `nbf`,

@@ -755,9 +755,9 @@ mod tests {
               error_description=\"Insufficient Scope\", scope=\"read:messages\""]
         );
         assert!(AuthError::NotConfigured.challenges(&bearer).is_empty());
-        assert!(AuthError::ReplayStoreUnavailable { retry_after: 1 }
-            .challenges(&bearer)
-            .is_empty());
+        assert!(
+            AuthError::ReplayStoreUnavailable { retry_after: 1 }.challenges(&bearer).is_empty()
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! Express library's `req.auth.header`). The verifier reads only what it
 //! acts on (see `token.rs`); this is the whole header, decoded on demand.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

@@ -6,13 +6,13 @@
 
 #![allow(dead_code)]
 
-use aws_lc_rs::digest::{digest, SHA256};
+use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::encoding::AsDer;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::keys::{b64, merge, now, TestKey};
+use super::keys::{TestKey, b64, merge, now};
 
 /// Who signs: jsonwebtoken, or RustCrypto for the curves it lacks.
 enum Signer {

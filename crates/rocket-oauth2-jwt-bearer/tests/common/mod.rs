@@ -14,14 +14,15 @@ pub mod redis;
 
 use std::net::TcpListener;
 use std::process::Child;
+use std::time::Duration;
 
-use figment::providers::Serialized;
 use figment::Figment;
+use figment::providers::Serialized;
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::serde::json::Json;
-use rocket::{get, routes, Build, Rocket};
-use rocket_oauth2_jwt_bearer::{scope, BearerToken, Clock, HasScope, JwtAuth, Metrics};
-use serde_json::{json, Value};
+use rocket::{Build, Rocket, get, routes};
+use rocket_oauth2_jwt_bearer::{BearerToken, Clock, HasScope, JwtAuth, Metrics, scope};
+use serde_json::{Value, json};
 
 pub use idp::*;
 pub use keys::*;
@@ -82,6 +83,26 @@ pub fn test_app_on(figment: Figment, clock: Clock) -> Rocket<Build> {
         .attach(Metrics::fairing())
         .mount("/api", routes![public, private, private_scoped])
         .register("/api", rocket_oauth2_jwt_bearer::catchers())
+}
+
+/// Whether `condition` comes to hold within `within`, checked every 20 ms:
+/// for what a background task does on its own timers, instead of sleeping
+/// for a guess of them.
+pub async fn eventually<F, Fut>(within: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A free loopback port.

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{free_port, Running};
+use super::{Running, free_port};
 
 /// A running server; stopped when dropped.
 pub struct RedisServer {

@@ -29,8 +29,8 @@ pub(crate) mod target_uri;
 use std::sync::Arc;
 
 use aws_lc_rs::constant_time;
-use rocket::http::Method;
 use rocket::Request;
+use rocket::http::Method;
 
 use crate::settings::config::DpopMode;
 use crate::settings::dpop::DpopSettings;

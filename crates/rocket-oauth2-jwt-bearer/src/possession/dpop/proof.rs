@@ -14,11 +14,11 @@
 //! needs the verified token or shared state, and is done by the caller.
 
 use aws_lc_rs::constant_time;
-use aws_lc_rs::digest::{self, digest, SHA256};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use aws_lc_rs::digest::{self, SHA256, digest};
 use base64::Engine;
-use serde::de::{Deserializer, IgnoredAny};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny};
 use serde_json::{Map, Value};
 
 use super::proof_keys::ProofKeys;

@@ -21,10 +21,10 @@ use aws_lc_rs::digest::{self, SHA256};
 use quick_cache::sync::Cache;
 use serde_json::Value;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::keys::jwk::{parse_jwk, VerifyingKey};
+use crate::keys::jwk::{VerifyingKey, parse_jwk};
 use crate::keys::key_error::KeyError;
 use crate::words::algorithms::{AlgSet, Algorithm, AlgorithmFamily};
 
@@ -92,7 +92,7 @@ fn check_rsa_cost(jwk: &Value) -> Result<(), KeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
     use serde_json::json;
 
     #[test]

@@ -28,7 +28,7 @@ use rocket::Request;
 
 use crate::settings::config::ProxyHeaders;
 use crate::settings::trusted_proxies::TrustedProxies;
-use crate::words::authority::{is_hex_pair, is_sub_delim, is_unreserved, Authority};
+use crate::words::authority::{Authority, is_hex_pair, is_sub_delim, is_unreserved};
 use crate::words::error::RequestError;
 use crate::words::proxy_headers::{self, Dialect};
 
