@@ -13,6 +13,7 @@
 //! | [`DpopBound`], [`Binding`], [`DpopMode`], [`MtlsMode`] | a DPoP-bound token (RFC 9449) demanded on a route; what a token was proven bound to; `dpop.mode`, `mtls.mode` |
 //! | [`HasScope`], [`HasScopes`], [`AnyScope`], [`HasPermission`] | guards that also need scopes or permissions |
 //! | [`Satisfies`], [`ClaimRule`] | a guard that needs a rule of yours on the claims |
+//! | [`McpAccess`], [`McpConfig`], [`McpProblem`], [`JsonRpcId`] | an MCP endpoint's guard with per-tool scopes (`Mcp-Method` / `Mcp-Name`, or the body); the `[auth.mcp]` table; why an MCP request was refused (400, JSON-RPC error) |
 //! | [`scope!`], [`Scope`], [`ScopeSet`] | marker types naming scopes |
 //! | [`Claims`] | a verified token's claims: typed, raw, serialized, or as your own type |
 //! | [`AuthError`], [`TokenError`], [`ProofError`], [`RequestError`], [`Claim`] | why a request was refused; renders itself as an RFC 6750 / RFC 9449 answer; [`AuthError::refuse`] for guards of your own |
@@ -39,6 +40,7 @@ mod words {
     pub(crate) mod clock;
     pub(crate) mod error;
     pub(crate) mod jose_header;
+    pub(crate) mod mcp_headers;
     pub(crate) mod proxy_headers;
     pub(crate) mod scheme;
     pub(crate) mod url_policy;
@@ -51,8 +53,10 @@ mod settings {
     pub(crate) mod config_error;
     pub(crate) mod dpop;
     pub(crate) mod issuer_settings;
+    pub(crate) mod mcp;
     pub(crate) mod mtls;
     pub(crate) mod scope_claims;
+    pub(crate) mod scope_hierarchy;
     pub(crate) mod trusted_proxies;
 }
 
@@ -91,8 +95,10 @@ mod request {
     pub(crate) mod catchers;
     pub(crate) mod credentials;
     pub(crate) mod guards;
+    pub(crate) mod mcp;
     pub(crate) mod resource_metadata;
     pub(crate) mod respond;
+    pub(crate) mod scope_rules;
     pub(crate) mod status;
 }
 
@@ -126,10 +132,11 @@ pub use request::guards::{
     AnyScope, BearerToken, ClaimRule, DpopBound, HasPermission, HasScope, HasScopes, MaybeBearer,
     Satisfies, Scope, ScopeSet,
 };
+pub use request::mcp::McpAccess;
 pub use request::status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
 pub use settings::checked::{ConfigError, NamedVariables, Settings};
 pub use settings::config::{
-    Config, DpopConfig, DpopMode, IssuerConfig, MtlsConfig, MtlsMode, ProxyHeaders,
+    Config, DpopConfig, DpopMode, IssuerConfig, McpConfig, MtlsConfig, MtlsMode, ProxyHeaders,
     ReplayStoreFailure, Secret,
 };
 pub use settings::issuer_settings::IssuerSettings;
@@ -139,7 +146,9 @@ pub use words::algorithms::Algorithm;
 pub use words::authority::Authority;
 pub use words::binding::Binding;
 pub use words::clock::Clock;
-pub use words::error::{AuthError, Claim, ProofError, RequestError, TokenError};
+pub use words::error::{
+    AuthError, Claim, JsonRpcId, McpProblem, ProofError, RequestError, TokenError,
+};
 pub use words::jose_header::JoseHeader;
 pub use words::url_policy::UrlRefused;
 
@@ -155,6 +164,7 @@ pub mod __private {
     pub use crate::possession::dpop::replay_cache::ProofId;
     pub use crate::request::credentials::parse_authorization;
     pub use crate::settings::config::default_algorithms;
+    pub use crate::settings::scope_hierarchy::ScopeHierarchy;
     pub use crate::verification::claims::{ClaimRules, ScopeClaims};
     pub use crate::verification::token::{Policy, Verifier};
     pub use crate::words::algorithms::{AlgSet, parse as parse_algorithm};

@@ -134,7 +134,8 @@ async fn refusals_carry_their_challenge_without_registered_catchers() {
 
     let response = get(&client, "/api/reports", None).await;
     assert_eq!(response.status(), Status::Unauthorized);
-    assert_eq!(challenge(&response).as_deref(), Some("Bearer realm=\"api\""));
+    let expected = "Bearer realm=\"api\", scope=\"read:reports\"";
+    assert_eq!(challenge(&response).as_deref(), Some(expected));
     assert_eq!(response.into_json::<Value>().await.unwrap()["message"], "Unauthorized");
 
     let response = get(&client, "/api/reports", Some("junk")).await;

@@ -88,7 +88,8 @@ async fn settings_in_code_protect_routes() {
 
     let response = get(&client, "/api/reports", None).await;
     assert_eq!(response.status(), Status::Unauthorized);
-    assert_eq!(challenge(&response).as_deref(), Some("Bearer realm=\"api\""));
+    let expected = "Bearer realm=\"api\", scope=\"read:reports\"";
+    assert_eq!(challenge(&response).as_deref(), Some(expected));
     let body: Value = response.into_json().await.unwrap();
     assert_eq!(body["message"], "Unauthorized");
 

@@ -79,7 +79,8 @@ async fn the_document_describes_the_configured_resource() {
         "resource_metadata=\"https://api.example.test/.well-known/oauth-protected-resource/v1\"";
     let bare = client.get("/v1/reports").dispatch().await;
     assert_eq!(bare.status(), Status::Unauthorized);
-    assert_eq!(challenge(&bare), format!("Bearer realm=\"api\", {pointer}"));
+    let hint = "scope=\"read:reports\"";
+    assert_eq!(challenge(&bare), format!("Bearer realm=\"api\", {hint}, {pointer}"));
 
     let bad = client
         .get("/v1/reports")
@@ -87,7 +88,8 @@ async fn the_document_describes_the_configured_resource() {
         .dispatch()
         .await;
     assert!(
-        challenge(&bad).ends_with(&format!("error_description=\"Invalid Compact JWS\", {pointer}"))
+        challenge(&bad)
+            .ends_with(&format!("error_description=\"Invalid Compact JWS\", {hint}, {pointer}"))
     );
 
     let token = issuer.token(&issuer.claims(AUDIENCE));
@@ -158,7 +160,7 @@ async fn without_a_resource_there_is_no_metadata() {
     let response = client.get("/.well-known/oauth-protected-resource").dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
     let bare = client.get("/v1/reports").dispatch().await;
-    assert_eq!(challenge(&bare), "Bearer realm=\"api\"");
+    assert_eq!(challenge(&bare), "Bearer realm=\"api\", scope=\"read:reports\"");
 }
 
 #[test]

@@ -34,6 +34,7 @@ use crate::keys::launch_error::DevIssuerError;
 use crate::keys::signing_key::{SigningKey, random_id};
 use crate::possession::dpop::Dpop;
 use crate::settings::config::DpopMode;
+use crate::settings::scope_hierarchy::is_scope_token;
 use crate::words::error::AuthError;
 
 /// Default and longest token lifetimes, in seconds.
@@ -76,10 +77,7 @@ impl DevIssuer {
         jkt: Option<String>,
     ) -> Result<TokenResponse, MintError> {
         let scope = request.scope.unwrap_or_default();
-        let valid_scope = scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .all(|token| token.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)));
+        let valid_scope = scope.split(' ').filter(|s| !s.is_empty()).all(is_scope_token);
         if scope.len() > 1024 || !valid_scope {
             return Err(MintError::Scope);
         }

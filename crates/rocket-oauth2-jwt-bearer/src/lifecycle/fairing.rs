@@ -42,6 +42,7 @@ use crate::possession::mtls::Mtls;
 use crate::request::credentials::QueryTokens;
 use crate::request::guards::Authenticated;
 use crate::request::resource_metadata::ResourceMetadata;
+use crate::request::scope_rules::ScopeRules;
 use crate::settings::checked::{ConfigError, NamedVariables, Settings};
 use crate::settings::config::Config;
 use crate::verification::resolver::IssuerResolver;
@@ -211,6 +212,7 @@ impl Fairing for JwtAuth {
             rocket = rocket.register("/", catchers);
         }
         Ok(rocket
+            .manage(ScopeRules::from_settings(&settings))
             .manage(verifier)
             .manage(dpop)
             .manage(mtls)

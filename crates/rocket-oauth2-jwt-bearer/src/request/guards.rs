@@ -43,7 +43,9 @@ use serde_json::Value;
 use crate::possession::dpop::Dpop;
 use crate::possession::mtls::Mtls;
 use crate::request::credentials::{self, Scheme};
+use crate::request::scope_rules::{ScopeHint, ScopeRules};
 use crate::settings::config::DpopMode;
+use crate::settings::scope_hierarchy::OFFLINE_ACCESS;
 use crate::verification::claims::Claims;
 use crate::verification::token::Verifier;
 use crate::words::binding::Binding;
@@ -134,7 +136,7 @@ pub(crate) struct Authenticated;
 
 impl BearerToken {
     /// Verifies the request's token once; later calls get the same outcome.
-    async fn verified<'r>(req: &'r Request<'_>) -> &'r Result<BearerToken, AuthError> {
+    pub(crate) async fn verified<'r>(req: &'r Request<'_>) -> &'r Result<BearerToken, AuthError> {
         &req.local_cache_async(async { Verified(Self::authenticate(req).await) }).await.0
     }
 
@@ -236,7 +238,7 @@ impl BearerToken {
 /// Launch stops when a route uses one of these guards and the fairing that
 /// manages what they verify with is missing: a Rocket [`Sentinel`], as
 /// `rocket_db_pools` does for its connections.
-fn fairing_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
+pub(crate) fn fairing_missing(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     if rocket.state::<Verifier>().is_some() {
         return false;
     }
@@ -409,16 +411,26 @@ enum Rule {
     AllPermissions,
 }
 
-/// Verifies the token, then checks `names` by `rule`: 403
+/// Verifies the token, then checks `names` by `rule`, where a scope
+/// `scope_hierarchy` says implies a name grants it: 403
 /// `insufficient_scope` with `scope="<names>"` when they aren't granted.
+/// A 401 names them too.
 async fn authorize(
     req: &Request<'_>,
     names: &'static [&'static str],
     rule: Rule,
 ) -> Outcome<BearerToken, AuthError> {
+    let required = || match names {
+        [one] => Cow::Borrowed(*one),
+        many => Cow::Owned(many.join(" ")),
+    };
+    ScopeHint::record(req, required);
     let token = match BearerToken::verified(req).await {
         Ok(token) => token.clone(),
         Err(error) => return error.clone().refuse(req),
+    };
+    let Some(rules) = ScopeRules::of(req) else {
+        return AuthError::NotConfigured.refuse(req);
     };
 
     let claims = token.claims();
@@ -426,7 +438,7 @@ async fn authorize(
         Rule::AllScopes | Rule::AnyScope => (claims.scopes(), Claim::Scope),
         Rule::AllPermissions => (claims.permissions(), Claim::Permissions),
     };
-    let granted = |name: &&str| held.is_some_and(|held| held.iter().any(|h| h == name));
+    let granted = |name: &&str| held.is_some_and(|held| rules.hierarchy.grants(held, name));
     let ok = match rule {
         Rule::AnyScope => names.iter().any(granted),
         Rule::AllScopes | Rule::AllPermissions => names.iter().all(granted),
@@ -435,14 +447,23 @@ async fn authorize(
         return Outcome::Success(token);
     }
 
-    let required = match names {
-        [one] => Cow::Borrowed(*one),
-        many => Cow::Owned(many.join(" ")),
-    };
     match held {
-        Some(_) => AuthError::InsufficientScope { required }.refuse(req),
-        None => AuthError::MissingScopeClaim { claim, required }.refuse(req),
+        Some(_) => AuthError::InsufficientScope { required: required() }.refuse(req),
+        None => AuthError::MissingScopeClaim { claim, required: required() }.refuse(req),
     }
+}
+
+/// Whether a guard's `names` hold `offline_access`, which asks for a
+/// refresh token and is no permission a route can need: launch stops.
+fn names_offline_access(guard: &str, names: &[&str]) -> bool {
+    let named = names.contains(&OFFLINE_ACCESS);
+    if named {
+        log::error!(
+            "JWT auth: a route's `{guard}` guard needs `{OFFLINE_ACCESS}`, which asks an \
+             authorization server for a refresh token and is no permission on an API"
+        );
+    }
+    named
 }
 
 macro_rules! scope_guard {
@@ -470,6 +491,7 @@ macro_rules! scope_guard {
         impl<$param: $bound> Sentinel for $guard<$param> {
             fn abort(rocket: &Rocket<Ignite>) -> bool {
                 fairing_missing(rocket, stringify!($guard))
+                    || names_offline_access(stringify!($guard), $names)
             }
         }
 

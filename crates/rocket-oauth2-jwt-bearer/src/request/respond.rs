@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::possession::dpop::Dpop;
 use crate::request::credentials::UsedScheme;
 use crate::request::resource_metadata::ResourceMetadata;
+use crate::request::scope_rules::ScopeHint;
 use crate::words::error::{AuthError, ChallengeContext};
 use crate::words::scheme::DpopMode;
 
@@ -23,6 +24,7 @@ pub(crate) fn challenge_context<'a>(req: &'a Request<'_>) -> ChallengeContext<'a
         mode: dpop.map_or(DpopMode::Disabled, Dpop::mode),
         algs: dpop.map_or("", Dpop::algs),
         resource_metadata: req.rocket().state::<ResourceMetadata>().map(ResourceMetadata::url),
+        scope_hint: ScopeHint::of(req),
     }
 }
 
@@ -73,7 +75,20 @@ impl<'r> Responder<'r, 'static> for AuthError {
         if RecordedFailure::record(req, &self) {
             log::debug!("{} {}: refused: {self}", req.method(), req.uri().path());
         }
-        let mut response = Json(ErrorBody { message: self.description() }).respond_to(req)?;
+        let mut response = match &self {
+            // A JSON-RPC error, as MCP clients read them.
+            AuthError::Mcp { problem, id } => {
+                let mut body = serde_json::json!({
+                    "jsonrpc": "2.0",
+                    "error": { "code": problem.code(), "message": problem.description() },
+                });
+                if let Some(id) = id {
+                    body["id"] = id.to_json();
+                }
+                Json(body).respond_to(req)?
+            }
+            _ => Json(ErrorBody { message: self.description() }).respond_to(req)?,
+        };
         response.set_status(self.status());
         for challenge in self.challenges(&challenge_context(req)) {
             response.adjoin_header(Header::new("WWW-Authenticate", challenge));

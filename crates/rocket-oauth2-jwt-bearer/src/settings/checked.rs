@@ -27,8 +27,10 @@ pub use crate::settings::config_error::ConfigError;
 use crate::settings::config_error::origin_of;
 use crate::settings::dpop::DpopSettings;
 use crate::settings::issuer_settings::{IssuerCheck, IssuerSettings, KeySource, Place, is_hmac};
+use crate::settings::mcp::McpScopes;
 use crate::settings::mtls::MtlsSettings;
 use crate::settings::scope_claims::ScopeClaims;
+use crate::settings::scope_hierarchy::{OFFLINE_ACCESS, ScopeHierarchy, is_scope_token};
 use crate::settings::trusted_proxies::TrustedProxies;
 use crate::words::url_policy::check_url;
 
@@ -159,6 +161,8 @@ pub struct Settings {
     pub(crate) dpop: DpopSettings,
     pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) mtls: MtlsSettings,
+    pub(crate) scope_hierarchy: ScopeHierarchy,
+    pub(crate) mcp: McpScopes,
 }
 
 /// The RFC 9728 protected-resource settings, checked.
@@ -219,6 +223,23 @@ impl Settings {
             .mtls
             .check(listener)
             .map_err(|(setting, problem)| check.invalid(setting, problem))?;
+        let scope_hierarchy = ScopeHierarchy::check(&raw.scope_hierarchy)
+            .map_err(|problem| check.invalid("scope_hierarchy", problem.to_string()))?;
+        let mcp =
+            McpScopes::check(&raw.mcp).map_err(|(setting, why)| check.invalid(&setting, why))?;
+        if !resource.scopes_supported.is_empty() {
+            let supported = |name: &str| resource.scopes_supported.iter().any(|s| s == name);
+            let named = scope_hierarchy.names().map(|n| ("scope_hierarchy", n));
+            let named = named.chain(mcp.names().map(|n| ("mcp", n)));
+            let mut unknown: Vec<(&str, &str)> = named.filter(|(_, n)| !supported(n)).collect();
+            unknown.sort_unstable();
+            unknown.dedup();
+            for (setting, name) in unknown {
+                warnings.push(format!(
+                    "{setting} names the scope `{name}`, which scopes_supported doesn't list"
+                ));
+            }
+        }
         Ok(Settings {
             raw,
             issuers,
@@ -229,6 +250,8 @@ impl Settings {
             dpop,
             trusted_proxies,
             mtls,
+            scope_hierarchy,
+            mcp,
         })
     }
 
@@ -364,7 +387,7 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
-    fn invalid(&self, setting: &'static str, problem: String) -> ConfigError {
+    fn invalid(&self, setting: &str, problem: String) -> ConfigError {
         ConfigError::Invalid {
             setting: setting.to_owned(),
             problem,
@@ -468,13 +491,20 @@ impl Check<'_> {
                 ));
             }
         }
-        let scope_token = |s: &String| {
-            !s.is_empty() && s.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
-        };
-        if let Some(bad) = raw.scopes_supported.iter().find(|s| !scope_token(s)) {
+        if let Some(bad) = raw.scopes_supported.iter().find(|s| !is_scope_token(s)) {
             return Err(self.invalid(
                 "scopes_supported",
                 format!("{bad:?} is not a scope token (RFC 6749 §3.3)"),
+            ));
+        }
+        // MCP 2026-07-28: `offline_access` SHOULD NOT be in
+        // `scopes_supported` (a refresh token is no permission on an API).
+        if raw.scopes_supported.iter().any(|s| s == OFFLINE_ACCESS) {
+            return Err(self.invalid(
+                "scopes_supported",
+                format!(
+                    "`{OFFLINE_ACCESS}` asks for a refresh token; it is no permission on an API"
+                ),
             ));
         }
         if let Some(documentation) = &raw.resource_documentation {

@@ -21,6 +21,7 @@
 //!
 //! Durations are written as whole or fractional seconds (`5`, `0.25`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -154,6 +155,19 @@ pub struct Config {
     ///
     /// _Default:_ `[]`.
     pub scopes_supported: Vec<String>,
+    /// Which scopes imply which: a token granted a key's scope satisfies
+    /// every check for the scopes it lists, transitively (`messages:admin =
+    /// ["read:messages", "write:messages"]`), never the other way round.
+    /// Every scope check uses it. A cycle, `offline_access` or a name that
+    /// isn't a scope token stops launch.
+    ///
+    /// _Default:_ `{}` (scopes match exactly).
+    pub scope_hierarchy: BTreeMap<String, Vec<String>>,
+    /// The scopes of each Model Context Protocol operation, for the
+    /// [`McpAccess`](crate::McpAccess) guard: the `[auth.mcp]` table.
+    ///
+    /// _Default:_ see [`McpConfig`].
+    pub mcp: McpConfig,
     /// The metadata's `resource_name`.
     ///
     /// _Default:_ none.
@@ -233,6 +247,8 @@ impl Default for Config {
             dev_issuer: false,
             resource: None,
             scopes_supported: Vec::new(),
+            scope_hierarchy: BTreeMap::new(),
+            mcp: McpConfig::default(),
             resource_name: None,
             resource_documentation: None,
             issuers: None,
@@ -424,6 +440,40 @@ pub struct MtlsConfig {
     /// feature).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_header: Option<String>,
+}
+
+/// The `[auth.mcp]` table: the scopes each MCP operation needs.
+///
+/// ```toml
+/// [default.auth.mcp]
+/// default_scopes = ["read:messages"]
+/// tools = { read_messages = ["read:messages"], post_message = ["write:messages"] }
+/// ```
+///
+/// An operation listed here needs exactly its scopes (and what implies
+/// them, see `scope_hierarchy`); everything else (`tools/list`, a tool not
+/// listed) needs `default_scopes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McpConfig {
+    /// Tool name → the scopes `tools/call` of it needs.
+    ///
+    /// _Default:_ `{}`.
+    pub tools: BTreeMap<String, Vec<String>>,
+    /// Prompt name → the scopes `prompts/get` of it needs.
+    ///
+    /// _Default:_ `{}`.
+    pub prompts: BTreeMap<String, Vec<String>>,
+    /// Resource URI → the scopes `resources/read` (and `subscribe`,
+    /// `unsubscribe`) of it needs.
+    ///
+    /// _Default:_ `{}`.
+    pub resources: BTreeMap<String, Vec<String>>,
+    /// What every other operation needs, and what a request needs before
+    /// its operation is known (a client that sends no `Mcp-Method`).
+    ///
+    /// _Default:_ `[]` (a valid token).
+    pub default_scopes: Vec<String>,
 }
 
 /// What DPoP requests get while the shared replay store is unreachable

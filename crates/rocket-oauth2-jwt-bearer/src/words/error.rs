@@ -423,8 +423,82 @@ pub enum AuthError {
         /// Seconds before the store is tried again, for `Retry-After`.
         retry_after: u32,
     },
+    /// 400 with a JSON-RPC error body and no challenge: a request to an MCP
+    /// endpoint ([`McpAccess`](crate::McpAccess)) whose `Mcp-Method` /
+    /// `Mcp-Name` headers are malformed or disagree with its body, or whose
+    /// body is not one JSON-RPC request.
+    #[non_exhaustive]
+    Mcp {
+        /// What is wrong.
+        problem: McpProblem,
+        /// The request's JSON-RPC `id`, when it was read.
+        id: Option<JsonRpcId>,
+    },
     /// A guard ran in a Rocket without the auth fairing: a programming error.
     NotConfigured,
+}
+
+/// What is wrong with a request to an MCP endpoint ([`AuthError::Mcp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum McpProblem {
+    /// `Mcp-Method` or `Mcp-Name` in more than one field line, empty, or
+    /// not a usable value (Base64 that doesn't decode): JSON-RPC `-32020`.
+    MalformedHeader,
+    /// The headers don't say what the body does, or a method that names a
+    /// tool, prompt or resource came without `Mcp-Name`: JSON-RPC `-32020`.
+    HeaderMismatch,
+    /// The body is not one JSON-RPC request (an array, no `method`):
+    /// JSON-RPC `-32600`.
+    NotARequest,
+}
+
+impl McpProblem {
+    /// The JSON-RPC error code.
+    pub fn code(self) -> i32 {
+        match self {
+            McpProblem::MalformedHeader | McpProblem::HeaderMismatch => -32020,
+            McpProblem::NotARequest => -32600,
+        }
+    }
+
+    /// The fixed message.
+    pub fn description(self) -> &'static str {
+        match self {
+            McpProblem::MalformedHeader => "Malformed Mcp-Method or Mcp-Name header",
+            McpProblem::HeaderMismatch => "Mcp-Method or Mcp-Name header does not match the body",
+            McpProblem::NotARequest => "Invalid Request: not one JSON-RPC request",
+        }
+    }
+}
+
+/// A JSON-RPC request `id`: a string or an integer (MCP never uses null).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JsonRpcId {
+    /// A number.
+    Number(i64),
+    /// A string.
+    String(String),
+}
+
+impl JsonRpcId {
+    /// `value` as an id, if it is one.
+    pub fn of(value: &serde_json::Value) -> Option<Self> {
+        match value {
+            serde_json::Value::String(s) => Some(JsonRpcId::String(s.clone())),
+            serde_json::Value::Number(n) => n.as_i64().map(JsonRpcId::Number),
+            _ => None,
+        }
+    }
+
+    /// As JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            JsonRpcId::Number(n) => serde_json::Value::from(*n),
+            JsonRpcId::String(s) => serde_json::Value::from(s.as_str()),
+        }
+    }
 }
 
 impl AuthError {
@@ -436,7 +510,7 @@ impl AuthError {
             | AuthError::InvalidDpopProof(_)
             | AuthError::UseDpopNonce { .. }
             | AuthError::DpopRequired => Status::Unauthorized,
-            AuthError::InvalidRequest(_) => Status::BadRequest,
+            AuthError::InvalidRequest(_) | AuthError::Mcp { .. } => Status::BadRequest,
             AuthError::MissingScopeClaim { .. }
             | AuthError::InsufficientScope { .. }
             | AuthError::ClaimCheck { .. } => Status::Forbidden,
@@ -453,6 +527,7 @@ impl AuthError {
             AuthError::MissingCredentials
             | AuthError::DpopRequired
             | AuthError::NotConfigured
+            | AuthError::Mcp { .. }
             | AuthError::IssuerUnavailable { .. }
             | AuthError::ReplayStoreUnavailable { .. } => None,
             AuthError::InvalidRequest(_) => Some("invalid_request"),
@@ -482,6 +557,8 @@ impl AuthError {
             AuthError::InsufficientScope { .. } => "insufficient_scope",
             AuthError::ClaimCheck { .. } => "claim_check",
             AuthError::IssuerUnavailable { .. } => "issuer_unavailable",
+            AuthError::Mcp { problem: McpProblem::NotARequest, .. } => "mcp_invalid_request",
+            AuthError::Mcp { .. } => "mcp_header_mismatch",
             AuthError::NotConfigured => "not_configured",
         }
     }
@@ -504,6 +581,7 @@ impl AuthError {
             AuthError::IssuerUnavailable { .. } => {
                 "The token's issuer is temporarily unavailable; retry later"
             }
+            AuthError::Mcp { problem, .. } => problem.description(),
             AuthError::NotConfigured => "Internal Server Error",
         }
     }
@@ -512,7 +590,8 @@ impl AuthError {
     /// none for a server error (500, 503), else one per offered scheme.
     pub(crate) fn challenges(&self, context: &ChallengeContext<'_>) -> Vec<String> {
         let status = self.status().code;
-        if !matches!(status, 400 | 401 | 403) {
+        // An MCP request's form is no matter of authenticating.
+        if !matches!(status, 400 | 401 | 403) || matches!(self, AuthError::Mcp { .. }) {
             return Vec::new();
         }
         let used = match self {
@@ -551,6 +630,12 @@ impl AuthError {
                 params.push(format!("scope=\"{required}\""));
             }
         }
+        // MCP 2026-07-28: a 401 names the scopes the resource needs too,
+        // so a client can ask for them before it is refused for want of them.
+        let unauthenticated = self.status().code == 401;
+        if let Some(scopes) = context.scope_hint.filter(|s| !s.is_empty() && unauthenticated) {
+            params.push(format!("scope=\"{scopes}\""));
+        }
         if scheme == Scheme::Dpop {
             params.push(format!("algs=\"{}\"", context.algs));
         }
@@ -577,6 +662,9 @@ pub(crate) struct ChallengeContext<'a> {
     pub(crate) algs: &'a str,
     /// The RFC 9728 metadata URL, when it is served.
     pub(crate) resource_metadata: Option<&'a str>,
+    /// The scopes the route's guard needs, space-separated, when it knows
+    /// them: sent on a 401 too.
+    pub(crate) scope_hint: Option<&'a str>,
 }
 
 impl fmt::Display for AuthError {
@@ -737,7 +825,13 @@ mod tests {
     }
 
     fn context(scheme: Option<Scheme>, mode: DpopMode) -> ChallengeContext<'static> {
-        ChallengeContext { scheme, mode, algs: "ES256 EdDSA", resource_metadata: None }
+        ChallengeContext {
+            scheme,
+            mode,
+            algs: "ES256 EdDSA",
+            resource_metadata: None,
+            scope_hint: None,
+        }
     }
 
     #[test]

@@ -1,0 +1,56 @@
+//! What scope checks consult besides the token: the `scope_hierarchy` and
+//! the `mcp` table ([`ScopeRules`], managed by the fairing), and the scopes
+//! a route's guard needs, kept for its 401 ([`ScopeHint`]).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use rocket::Request;
+
+use crate::settings::checked::Settings;
+use crate::settings::mcp::McpScopes;
+use crate::settings::scope_hierarchy::{OFFLINE_ACCESS, ScopeHierarchy};
+
+/// The checked scope settings, shared by every scope guard.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeRules {
+    pub(crate) hierarchy: Arc<ScopeHierarchy>,
+    pub(crate) mcp: Arc<McpScopes>,
+}
+
+impl ScopeRules {
+    /// The rules `settings` describe.
+    pub(crate) fn from_settings(settings: &Settings) -> Self {
+        ScopeRules {
+            hierarchy: Arc::new(settings.scope_hierarchy.clone()),
+            mcp: Arc::new(settings.mcp.clone()),
+        }
+    }
+
+    /// The rules the fairing manages, if it is attached.
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r ScopeRules> {
+        req.rocket().state::<ScopeRules>()
+    }
+}
+
+/// The scopes the guard of this request's route needs, space-separated:
+/// its 401 names them (MCP 2026-07-28), never `offline_access`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeHint(Option<Cow<'static, str>>);
+
+impl ScopeHint {
+    /// Keeps `scopes` for this request's challenges; the first guard to
+    /// record wins.
+    pub(crate) fn record(req: &Request<'_>, scopes: impl FnOnce() -> Cow<'static, str>) {
+        req.local_cache(|| {
+            let scopes = scopes();
+            let sendable = scopes.split(' ').all(|s| s != OFFLINE_ACCESS);
+            ScopeHint(sendable.then_some(scopes))
+        });
+    }
+
+    /// The scopes recorded for `req`, if any.
+    pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r str> {
+        req.local_cache(ScopeHint::default).0.as_deref()
+    }
+}
