@@ -32,6 +32,7 @@ pub mod host_header;
 #[allow(unsafe_code)]
 pub mod idle_connections;
 pub mod logger;
+pub mod mcp;
 pub mod metrics;
 pub mod open_files;
 pub mod routes;
@@ -59,5 +60,6 @@ pub fn rocket_from(figment: figment::Figment) -> Rocket<Build> {
         .mount("/", health::routes())
         .register("/api", rocket_oauth2_jwt_bearer::catchers());
 
+    let rocket = mcp::mount(rocket);
     explorer::mount(rocket)
 }

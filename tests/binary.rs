@@ -58,7 +58,12 @@ async fn the_documented_start_line_over_real_http() {
     assert!(body["message"].as_str().unwrap().starts_with("Hello from a public endpoint!"));
 
     for path in ["/api/private", "/api/private-scoped"] {
-        assert_eq!(call(&base, path, None).await.1, missing, "{path}: no header");
+        // A 401 from the scoped route names the scope it needs.
+        let hinted = |challenge: Option<String>| match path {
+            "/api/private-scoped" => challenge.map(|c| format!("{c}, scope=\"read:messages\"")),
+            _ => challenge,
+        };
+        assert_eq!(call(&base, path, None).await.1, hinted(missing.clone()), "{path}: no header");
         // Over HTTP, hyper trims these to "Bearer" and "".
         for (value, expected) in [
             ("Bearer ", Some(invalid_token("Bearer token is empty"))),
@@ -69,13 +74,13 @@ async fn the_documented_start_line_over_real_http() {
             ("Bearer invalidToken abc", Some(invalid_token("Malformed bearer token"))),
         ] {
             let (status, challenge, body) = call(&base, path, Some(value)).await;
-            assert_eq!((status, &challenge), (401, &expected), "{path} {value:?}");
+            assert_eq!((status, challenge), (401, hinted(expected)), "{path} {value:?}");
             assert!(body["message"].is_string());
         }
         let (status, challenge, _) = call(&base, path, Some(&format!("Bearer {broken}"))).await;
         assert_eq!(
             (status, challenge),
-            (401, Some(invalid_token("signature verification failed")))
+            (401, hinted(Some(invalid_token("signature verification failed"))))
         );
         assert_eq!(call(&base, path, Some(&format!("Bearer {valid}"))).await.0, 200, "{path}");
     }

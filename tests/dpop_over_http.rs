@@ -43,9 +43,9 @@ async fn dpop_requests_from_outside_the_process() {
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
     assert_eq!(challenges.len(), 2, "{challenges:?}");
-    assert_eq!(challenges[0], "Bearer realm=\"api\"");
+    assert_eq!(challenges[0], "Bearer realm=\"api\", scope=\"read:messages\"");
     assert!(challenges[1].starts_with(
-        "DPoP error=\"invalid_dpop_proof\", error_description=\"DPoP proof has been used before\", algs=\""
+        "DPoP error=\"invalid_dpop_proof\", error_description=\"DPoP proof has been used before\", scope=\"read:messages\", algs=\""
     ));
     let body: Value = serde_json::from_slice(&replayed.bytes().await.unwrap()).unwrap();
     assert_eq!(body["message"], "DPoP proof has been used before");

@@ -42,7 +42,8 @@ async fn a_client_finds_its_way_from_a_401_to_a_token() {
     // 2. The metadata: its resource is the identifier the client used.
     let metadata = json(client.get(&metadata_url).send().await.unwrap()).await;
     assert_eq!(metadata["resource"], base.as_str());
-    assert_eq!(metadata["scopes_supported"], serde_json::json!(["read:messages"]));
+    let supported = serde_json::json!(["read:messages", "write:messages"]);
+    assert_eq!(metadata["scopes_supported"], supported);
     let server_url = metadata["authorization_servers"][0].as_str().unwrap().to_owned();
 
     // 3. The authorization server's own metadata, and its token endpoint.
