@@ -5,7 +5,8 @@
 //!
 //! `cargo bench --bench guard` prints `request/public` and
 //! `request/scoped_hit`; their ratio is what the guard adds per request on
-//! top of everything the app does for any request.
+//! top of everything the app does for any request. `scope_check/*` is the
+//! scope check alone, exact and through a `scope_hierarchy`.
 
 #[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/dpop.rs"]
 mod dpop;
@@ -62,5 +63,34 @@ fn requests(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, requests);
+/// The scope check alone, with and without a `scope_hierarchy`: a token
+/// granted `read:messages` itself, and one granted `messages:admin`, which
+/// implies it through `write:messages` (two steps).
+fn scope_checks(c: &mut Criterion) {
+    use rocket_oauth2_jwt_bearer::__private::ScopeHierarchy;
+
+    let implies = [
+        ("messages:admin".to_owned(), vec!["write:messages".to_owned()]),
+        ("write:messages".to_owned(), vec!["read:messages".to_owned()]),
+    ];
+    let hierarchy = ScopeHierarchy::check(&implies.into_iter().collect()).unwrap();
+    let flat = ScopeHierarchy::default();
+    let held = |scopes: &str| scopes.split(' ').map(String::from).collect::<Vec<_>>();
+    let direct = held("openid profile email read:messages");
+    let implied = held("openid profile email messages:admin");
+
+    let mut group = c.benchmark_group("scope_check");
+    group.bench_function("exact", |b| {
+        b.iter(|| assert!(flat.grants(std::hint::black_box(&direct), "read:messages")))
+    });
+    group.bench_function("hierarchy_direct", |b| {
+        b.iter(|| assert!(hierarchy.grants(std::hint::black_box(&direct), "read:messages")))
+    });
+    group.bench_function("hierarchy_implied", |b| {
+        b.iter(|| assert!(hierarchy.grants(std::hint::black_box(&implied), "read:messages")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, requests, scope_checks);
 criterion_main!(benches);
