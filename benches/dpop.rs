@@ -18,14 +18,14 @@ mod idp;
 #[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/keys.rs"]
 mod keys;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use dpop::DpopKey;
 use figment::providers::Serialized;
 use figment::{Figment, Profile};
 use keys::*;
 use rocket::http::Header;
 use rocket::local::asynchronous::Client;
-use rocket_oauth2_jwt_bearer::__private::{default_algorithms, verify_dpop_proof, AlgSet};
+use rocket_oauth2_jwt_bearer::__private::{AlgSet, default_algorithms, verify_dpop_proof};
 use rocket_oauth2_jwt_bearer::__private::{ProofKeys, ProofRules};
 use serde_json::json;
 

@@ -15,9 +15,9 @@ mod idp;
 #[path = "../crates/rocket-oauth2-jwt-bearer/tests/common/keys.rs"]
 mod keys;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use figment::providers::Serialized;
+use criterion::{Criterion, criterion_group, criterion_main};
 use figment::Figment;
+use figment::providers::Serialized;
 use idp::Idp;
 use keys::*;
 use rocket::http::{Header, Status};

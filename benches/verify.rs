@@ -14,14 +14,14 @@
 mod keys;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use criterion::{criterion_group, criterion_main, Criterion};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
 use futures::executor::block_on;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use keys::*;
-use rocket_oauth2_jwt_bearer::__private::default_algorithms;
 use rocket_oauth2_jwt_bearer::__private::AlgSet;
+use rocket_oauth2_jwt_bearer::__private::default_algorithms;
 use rocket_oauth2_jwt_bearer::__private::{KeySet, KeyStore};
 use rocket_oauth2_jwt_bearer::__private::{Policy, Verifier};
 use serde_json::json;
@@ -120,13 +120,15 @@ fn bench(c: &mut Criterion) {
             let decoding = decoding_key(key);
             c.bench_function(&format!("jsonwebtoken/{alg}"), |b| {
                 b.iter(|| {
-                    assert!(jsonwebtoken::crypto::verify(
-                        signature,
-                        signed.as_bytes(),
-                        &decoding,
-                        jwt_alg
+                    assert!(
+                        jsonwebtoken::crypto::verify(
+                            signature,
+                            signed.as_bytes(),
+                            &decoding,
+                            jwt_alg
+                        )
+                        .unwrap()
                     )
-                    .unwrap())
                 })
             });
         }

@@ -31,7 +31,7 @@ mod keys;
 use std::time::Duration;
 
 use idp::{Idp, Mode};
-use keys::{now, TestKey, AUDIENCE};
+use keys::{AUDIENCE, TestKey, now};
 use serde_json::json;
 
 fn arg(name: &str) -> Option<String> {

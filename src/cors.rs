@@ -14,7 +14,7 @@ use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{Header, Status};
 use rocket::request::{FromRequest, Outcome};
 use rocket::response::{self, Responder, Response};
-use rocket::{options, routes, Build, Request, Rocket, Route};
+use rocket::{Build, Request, Rocket, Route, options, routes};
 use serde::Deserialize;
 
 /// The `cors` settings table.

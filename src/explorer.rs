@@ -28,7 +28,9 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     match static_dir(rocket.figment()) {
         Ok(dir) => rocket.mount("/", FileServer::from(dir)),
         Err(looked_at) => {
-            log::warn!("API explorer page not served: no static folder at {looked_at:?} (set `static_dir`)");
+            log::warn!(
+                "API explorer page not served: no static folder at {looked_at:?} (set `static_dir`)"
+            );
             rocket
         }
     }

@@ -16,9 +16,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rocket::http::Status;
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
-use rocket::{get, routes, Route};
+use rocket::{Route, get, routes};
 use rocket_oauth2_jwt_bearer::KeyStatus;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[get("/health")]
 fn health() -> Json<Value> {

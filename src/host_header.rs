@@ -30,8 +30,8 @@ use rocket::http::{Method, Status};
 use rocket::request::{FromRequest, Outcome};
 use rocket::response::status::Custom;
 use rocket::serde::json::Json;
-use rocket::{get, routes, Build, Data, Request, Rocket};
-use serde_json::{json, Value};
+use rocket::{Build, Data, Request, Rocket, get, routes};
+use serde_json::{Value, json};
 
 use rocket_oauth2_jwt_bearer::Authority;
 

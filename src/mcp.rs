@@ -19,14 +19,14 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{ServerCapabilities, ServerConfig};
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{schemars, tool, tool_handler, tool_router, ServerHandler};
+use rmcp::{ServerHandler, schemars, tool, tool_handler, tool_router};
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::{Header, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::{self, Responder, Response};
-use rocket::{get, post, routes, Build, Rocket, State};
+use rocket::{Build, Rocket, State, get, post, routes};
 use rocket_oauth2_jwt_bearer::{AuthError, McpAccess};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The largest MCP request body read.
 const MAX_BODY: u64 = 64 * 1024;

@@ -8,7 +8,7 @@
 use prometheus_client::registry::Registry;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::ContentType;
-use rocket::{get, routes, Build, Rocket, State};
+use rocket::{Build, Rocket, State, get, routes};
 use rocket_oauth2_jwt_bearer::{AuthMetrics, Metrics};
 
 use crate::config::source_of;

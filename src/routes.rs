@@ -1,10 +1,10 @@
 //! The three routes of the quickstart, mounted at `/api`.
 
 use rocket::serde::json::Json;
-use rocket::{get, routes, Route};
+use rocket::{Route, get, routes};
 use serde::Serialize;
 
-use rocket_oauth2_jwt_bearer::{scope, BearerToken, HasScope};
+use rocket_oauth2_jwt_bearer::{BearerToken, HasScope, scope};
 
 scope!(pub ReadMessages = "read:messages");
 

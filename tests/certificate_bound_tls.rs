@@ -8,12 +8,12 @@ mod common;
 
 use std::path::Path;
 
-use aws_lc_rs::digest::{digest, SHA256};
+use aws_lc_rs::digest::{SHA256, digest};
 use common::process::free_port;
 use common::*;
 use figment::providers::Serialized;
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 struct Pki {
     ca_pem: String,

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use auth0_rocket_api::config::{figment, DEFAULT_PORT};
+use auth0_rocket_api::config::{DEFAULT_PORT, figment};
 use figment::Jail;
 use rocket_oauth2_jwt_bearer::Settings;
 

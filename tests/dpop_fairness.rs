@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::dpop::{ath, unique_id, DpopKey};
+use common::dpop::{DpopKey, ath, unique_id};
 use common::redis::RedisServer;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PRIVATE: &str = "https://api.example.test/api/private";
 

@@ -8,7 +8,7 @@ mod common;
 use common::dpop::DpopKey;
 use common::process::*;
 use common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn dpop_requests_from_outside_the_process() {

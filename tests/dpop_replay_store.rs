@@ -12,7 +12,7 @@ use common::redis::RedisServer;
 use common::*;
 use rocket::http::Header;
 use rocket::local::asynchronous::Client;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PRIVATE: &str = "https://api.example.test/api/private";
 

@@ -346,12 +346,16 @@ async fn no_token_reaches_the_debug_log() {
              DPoP: proof-secret-proof\r\nCookie: session=cookie-secret-cookie\r\n\
              Connection: close\r\n\r\n"
         ),
-        format!("GET /api/private?access_token={token} HTTP/1.1\r\n{host}Connection: close\r\n\r\n"),
+        format!(
+            "GET /api/private?access_token={token} HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
+        ),
         format!(
             "GET /api/private?a=1&access%5Ftoken={token} HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
         ),
         // Refused before any fairing runs: Rocket logs its URI itself.
-        format!("BREW /api/private?access_token={token} HTTP/1.1\r\n{host}Connection: close\r\n\r\n"),
+        format!(
+            "BREW /api/private?access_token={token} HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
+        ),
     ];
     for request in &requests {
         let answer = raw(server.port, request.as_bytes(), Duration::from_secs(2)).await;

@@ -5,12 +5,12 @@
 
 mod common;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use rocket::http::Status;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// A JWK for the Ed25519 "public key" `x` (any 32 bytes).
 fn ed25519_jwk(kid: &str, x: [u8; 32]) -> Value {

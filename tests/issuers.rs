@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use rocket::http::Status;
 use rocket::local::asynchronous::Client;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const SECRET_ISSUER: &str = "https://shared-secret.example.test/";
 const SECRET: &[u8] = b"test-only-secret-of-at-least-32-bytes!!";

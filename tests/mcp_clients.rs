@@ -13,11 +13,11 @@ use common::*;
 use figment::providers::Serialized;
 use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
 use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientLifecycleMode, ClientServiceExt, ServiceExt};
 use rocket::fairing::AdHoc;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The app on a free loopback port against `idp`, with the `[auth.mcp]`
 /// table a user copies from the README; records, per POST /mcp, whether

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use rocket::http::Status;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[rocket::async_test]
 async fn health_and_readiness() {
@@ -66,11 +66,9 @@ async fn metrics_count_requests_by_outcome_and_report_the_key_store() {
     let iss = idp.base_url();
     let response = client.get("/metrics").dispatch().await;
     assert_eq!(response.status(), Status::Ok);
-    assert!(response
-        .content_type()
-        .unwrap()
-        .to_string()
-        .starts_with("application/openmetrics-text"));
+    assert!(
+        response.content_type().unwrap().to_string().starts_with("application/openmetrics-text")
+    );
     let text = response.into_string().await.unwrap();
     for line in [
         r#"http_requests_total{route="/api/public",outcome="ok"} 1"#,

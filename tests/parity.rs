@@ -11,7 +11,7 @@ use rocket::{get, routes};
 use rocket_oauth2_jwt_bearer::{
     AnyScope, AuthError, BearerToken, HasPermission, HasScopes, MaybeBearer,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ISSUER: &str = "https://issuer.example.test/";
 const SECRET: &str = "a-test-only-secret-of-64-bytes-0123456789abcdef0123456789abcdef!";
@@ -438,7 +438,9 @@ async fn claim_checks_are_authorization_failures() {
         assert_eq!((status, message.as_str()), (403, description), "{path}");
         assert_eq!(
             challenge.unwrap(),
-            format!("Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"{description}\"")
+            format!(
+                "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"{description}\""
+            )
         );
     }
 }

@@ -5,13 +5,12 @@ mod common;
 
 use common::*;
 use rocket::http::{Header, Method, Status};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const PUBLIC: &str =
     "Hello from a public endpoint! You don't need to be authenticated to see this.";
 const PRIVATE: &str = "Hello from a private endpoint! You need to be authenticated to see this.";
-const SCOPED: &str =
-    "Hello from a private endpoint! You need to be authenticated and have a scope \
+const SCOPED: &str = "Hello from a private endpoint! You need to be authenticated and have a scope \
                       of read:messages to see this.";
 
 #[rocket::async_test]

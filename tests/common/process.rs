@@ -21,7 +21,7 @@ const OWN_VARIABLES: [&str; 10] = [
     "JWKS_URI",
 ];
 
-pub use super::{free_port, Running};
+pub use super::{Running, free_port};
 
 /// The service binary, run in `dir` with only `env` of its own variables.
 pub fn service(dir: &Path, env: &[(&str, String)]) -> Command {
