@@ -13,6 +13,8 @@
 //! | [`DpopBound`], [`Binding`], [`DpopMode`], [`MtlsMode`] | a DPoP-bound token (RFC 9449) demanded on a route; what a token was proven bound to; `dpop.mode`, `mtls.mode` |
 //! | [`HasScope`], [`HasScopes`], [`AnyScope`], [`HasPermission`] | guards that also need scopes or permissions |
 //! | [`Satisfies`], [`ClaimRule`] | a guard that needs a rule of yours on the claims |
+//! | [`Delegated`], [`DelegatedToken`], [`Actor`], [`MAX_ACTORS`] | a guard that needs a delegated token (RFC 8693 `act`); one actor of its chain |
+//! | [`PolicyConfig`], [`Organization`], [`Delegation`] | the `[auth.policy]` table: clients, organizations and delegation an issuer's tokens may carry |
 //! | [`McpAccess`], [`McpConfig`], [`McpProblem`], [`JsonRpcId`] | an MCP endpoint's guard with per-tool scopes (`Mcp-Method` / `Mcp-Name`, or the body); the `[auth.mcp]` table; why an MCP request was refused (400, JSON-RPC error) |
 //! | [`scope!`], [`Scope`], [`ScopeSet`] | marker types naming scopes |
 //! | [`Claims`] | a verified token's claims: typed, raw, serialized, or as your own type |
@@ -52,6 +54,7 @@ mod settings {
     pub(crate) mod config;
     pub(crate) mod config_error;
     pub(crate) mod dpop;
+    pub(crate) mod issuer_policy;
     pub(crate) mod issuer_settings;
     pub(crate) mod mcp;
     pub(crate) mod mtls;
@@ -77,6 +80,8 @@ mod keys {
 mod verification {
     pub(crate) mod cache;
     pub(crate) mod claims;
+    pub(crate) mod delegation;
+    pub(crate) mod issuer_policy;
     pub(crate) mod issuers;
     pub(crate) mod resolver;
     pub(crate) mod token;
@@ -129,18 +134,19 @@ pub use lifecycle::fairing::JwtAuth;
 pub use lifecycle::metrics::{AuthMetrics, Metrics};
 pub use request::catchers::catchers;
 pub use request::guards::{
-    AnyScope, BearerToken, ClaimRule, DpopBound, HasPermission, HasScope, HasScopes, MaybeBearer,
-    Satisfies, Scope, ScopeSet,
+    AnyScope, BearerToken, ClaimRule, Delegated, DelegatedToken, DpopBound, HasPermission,
+    HasScope, HasScopes, MaybeBearer, Satisfies, Scope, ScopeSet,
 };
 pub use request::mcp::McpAccess;
 pub use request::status::{IssuerStatus, KeyStatus, ReplayStoreStatus};
 pub use settings::checked::{ConfigError, NamedVariables, Settings};
 pub use settings::config::{
-    Config, DpopConfig, DpopMode, IssuerConfig, McpConfig, MtlsConfig, MtlsMode, ProxyHeaders,
-    ReplayStoreFailure, Secret,
+    Config, Delegation, DpopConfig, DpopMode, IssuerConfig, McpConfig, MtlsConfig, MtlsMode,
+    Organization, PolicyConfig, ProxyHeaders, ReplayStoreFailure, Secret,
 };
 pub use settings::issuer_settings::IssuerSettings;
 pub use verification::claims::Claims;
+pub use verification::delegation::{Actor, MAX_ACTORS};
 pub use verification::resolver::{IssuerResolver, ResolveError};
 pub use words::algorithms::Algorithm;
 pub use words::authority::Authority;

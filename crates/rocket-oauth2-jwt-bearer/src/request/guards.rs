@@ -572,6 +572,33 @@ pub trait ClaimRule: Send + Sync + 'static {
     fn check(claims: &Claims) -> bool;
 }
 
+/// The [`ClaimRule`] of [`Delegated`]: the token carries `act`.
+pub struct DelegatedToken;
+
+impl ClaimRule for DelegatedToken {
+    const DESCRIPTION: &'static str = "A delegated token is required";
+
+    fn check(claims: &Claims) -> bool {
+        claims.actor().is_some()
+    }
+}
+
+/// A [`BearerToken`] of a delegated token (RFC 8693 `act`: someone acting
+/// for the subject, such as an agent for its user); 403
+/// `insufficient_scope` with `A delegated token is required` otherwise.
+///
+/// ```rust
+/// use rocket_oauth2_jwt_bearer::Delegated;
+///
+/// #[rocket::get("/on-behalf")]
+/// fn on_behalf(token: Delegated) -> String {
+///     let chain: Vec<&str> =
+///         token.claims().delegation_chain().iter().map(|a| a.subject.as_str()).collect();
+///     format!("{} for {:?}", chain.join(" via "), token.claims().subject)
+/// }
+/// ```
+pub type Delegated = Satisfies<DelegatedToken>;
+
 /// A [`BearerToken`] whose claims satisfy the [`ClaimRule`] `R`; 403
 /// `insufficient_scope` with `R::DESCRIPTION` otherwise. Derefs to the
 /// [`BearerToken`].

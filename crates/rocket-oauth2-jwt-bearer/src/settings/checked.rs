@@ -124,6 +124,7 @@ impl Config {
             token_signing_alg: self.token_signing_alg,
             algorithms: None,
             audience: None,
+            policy: None,
         }
     }
 }
@@ -412,7 +413,7 @@ impl Check<'_> {
             let check =
                 IssuerCheck { fields: &top, place: Place::TopLevel, figment: Some(self.figment) };
             let dev = raw.dev_issuer.then_some(());
-            let mut issuer = check.settings(dev, &raw.algorithms, audiences)?;
+            let mut issuer = check.settings(dev, &raw.algorithms, audiences, &raw.policy)?;
             match (issuer.audiences.is_empty(), &issuer.source) {
                 (true, KeySource::DevIssuer) => issuer.audiences = vec![DEV_AUDIENCE.to_owned()],
                 (true, _) => {
@@ -453,7 +454,7 @@ impl Check<'_> {
         for (i, entry) in entries.iter().enumerate() {
             let check =
                 IssuerCheck { fields: entry, place: Place::Entry(i), figment: Some(self.figment) };
-            let issuer = check.settings(None, &raw.algorithms, audiences)?;
+            let issuer = check.settings(None, &raw.algorithms, audiences, &raw.policy)?;
             if issuer.audiences.is_empty() {
                 return Err(self.invalid(
                     "issuers",

@@ -218,6 +218,12 @@ pub struct Config {
     ///
     /// _Default:_ see [`MtlsConfig`].
     pub mtls: MtlsConfig,
+    /// Which clients, organizations and delegations the issuer's tokens
+    /// may carry: the `[auth.policy]` table (an `issuers` entry may have
+    /// its own).
+    ///
+    /// _Default:_ see [`PolicyConfig`] (no restriction).
+    pub policy: PolicyConfig,
 }
 
 impl Default for Config {
@@ -259,6 +265,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             proxy_headers: ProxyHeaders::default(),
             mtls: MtlsConfig::default(),
+            policy: PolicyConfig::default(),
         }
     }
 }
@@ -320,6 +327,11 @@ pub struct IssuerConfig {
     /// _Default:_ the top-level `audience`.
     #[serde(deserialize_with = "optional_one_or_many", skip_serializing_if = "Option::is_none")]
     pub audience: Option<Vec<String>>,
+    /// This issuer's [`PolicyConfig`], replacing the top-level one whole.
+    ///
+    /// _Default:_ the top-level `policy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyConfig>,
 }
 
 impl IssuerConfig {
@@ -474,6 +486,76 @@ pub struct McpConfig {
     ///
     /// _Default:_ `[]` (a valid token).
     pub default_scopes: Vec<String>,
+}
+
+/// The `[auth.policy]` table: what an issuer's tokens must say about who
+/// calls, for which organization, and on whose behalf.
+///
+/// ```toml
+/// [default.auth.policy]
+/// clients = ["https://mcp-client.example.com/client.json", "my-spa"]
+/// organizations = ["org_9ybsU1dN2dKfDkBi"]   # or names: ["acme"]
+/// delegation = "allowed"                      # "forbidden", "required"
+/// actors = ["agent-7"]
+/// ```
+///
+/// A token that breaks the policy is refused with 401 `invalid_token` and
+/// a fixed reason (`Unexpected 'client_id' value`, `Missing 'org_id'
+/// claim`, `Delegated tokens are not accepted`, ...).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// The clients that may call, compared exactly with `client_id`, else
+    /// `azp` (MCP clients may use HTTPS URLs as client ids).
+    ///
+    /// _Default:_ `[]` (any client).
+    pub clients: Vec<String>,
+    /// Whether tokens must name an Auth0 organization (`org_id` or
+    /// `org_name`).
+    ///
+    /// _Default:_ `"optional"`.
+    pub organization: Organization,
+    /// The organizations accepted: `org_…` IDs compared exactly with
+    /// `org_id`, other entries with `org_name` ignoring case, as Auth0
+    /// documents. A list makes an organization required.
+    ///
+    /// _Default:_ `[]` (any, or none).
+    pub organizations: Vec<String>,
+    /// Delegated tokens (RFC 8693 `act`: an agent acting for a user).
+    ///
+    /// _Default:_ `"allowed"`.
+    pub delegation: Delegation,
+    /// The actors (`act.sub`) accepted: every actor of a delegation chain
+    /// must be listed.
+    ///
+    /// _Default:_ `[]` (any actor).
+    pub actors: Vec<String>,
+}
+
+/// Whether tokens must name an organization (`auth.policy.organization`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Organization {
+    /// With or without one.
+    #[default]
+    Optional,
+    /// `org_id` or `org_name` must be present.
+    Required,
+}
+
+/// Whether delegated tokens are accepted (`auth.policy.delegation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Delegation {
+    /// With or without `act`.
+    #[default]
+    Allowed,
+    /// Tokens with `act` are refused.
+    Forbidden,
+    /// Tokens without `act` are refused.
+    Required,
 }
 
 /// What DPoP requests get while the shared replay store is unreachable

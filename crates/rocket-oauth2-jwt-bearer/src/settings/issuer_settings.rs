@@ -11,8 +11,9 @@
 use figment::Figment;
 use reqwest::Url;
 
-use crate::settings::config::{IssuerConfig, Secret, default_algorithms};
+use crate::settings::config::{IssuerConfig, PolicyConfig, Secret, default_algorithms};
 use crate::settings::config_error::{ConfigError, origin_of};
+use crate::settings::issuer_policy::IssuerPolicy;
 use crate::words::algorithms::{AlgSet, Algorithm, AlgorithmFamily};
 use crate::words::url_policy::check_url;
 
@@ -63,6 +64,8 @@ pub struct IssuerSettings {
     pub(crate) allowed: AlgSet,
     /// `token_signing_alg`: the algorithm of a PEM `public_key`.
     pub(crate) token_signing_alg: Option<Algorithm>,
+    /// What its tokens must say about client, organization and delegation.
+    pub(crate) policy: IssuerPolicy,
     /// How errors and logs name it: `auth` or `auth.issuers[1]`.
     pub(crate) setting: String,
     /// `issuer_base_url` as written (trimmed, without a `/.well-known/`
@@ -85,7 +88,7 @@ impl IssuerSettings {
     /// ```
     pub fn from_config(config: &IssuerConfig) -> Result<IssuerSettings, ConfigError> {
         let check = IssuerCheck { fields: config, place: Place::InCode, figment: None };
-        check.settings(None, &default_algorithms(), &[])
+        check.settings(None, &default_algorithms(), &[], &PolicyConfig::default())
     }
 
     /// The `iss` values a token may carry to be routed to this issuer
@@ -202,6 +205,7 @@ impl IssuerCheck<'_> {
         dev_issuer: Option<()>,
         algorithms: &[Algorithm],
         audiences: &[String],
+        policy: &PolicyConfig,
     ) -> Result<IssuerSettings, ConfigError> {
         let fields = self.fields;
         let algorithms = fields.algorithms.as_deref().unwrap_or(algorithms);
@@ -217,6 +221,12 @@ impl IssuerCheck<'_> {
         if audiences.iter().any(|a| a.trim().is_empty()) {
             return Err(self.invalid("audience", "contains an empty value".into()));
         }
+        let (policy, key) = match &fields.policy {
+            Some(own) => (own, "policy"),
+            None => (policy, "policy"),
+        };
+        let policy = IssuerPolicy::check(policy)
+            .map_err(|(name, why)| self.invalid(&format!("{key}.{name}"), why))?;
         let allowed = match fields.token_signing_alg {
             Some(alg) => AlgSet::of(&[alg]),
             None => AlgSet::of(algorithms),
@@ -226,6 +236,7 @@ impl IssuerCheck<'_> {
             audiences,
             allowed,
             token_signing_alg: fields.token_signing_alg,
+            policy,
             setting: self.entry().map_or_else(|| "auth".to_owned(), |e| format!("auth.{e}")),
             base_url_as_written: fields.issuer_base_url.as_deref().map(|base| {
                 let base = base.trim();

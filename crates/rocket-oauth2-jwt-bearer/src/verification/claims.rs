@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 pub use crate::settings::scope_claims::ScopeClaims;
+use crate::verification::delegation::{self, Actor};
 use crate::words::error::{Claim, TokenError};
 
 /// A verified token's claims.
@@ -40,6 +41,11 @@ pub struct Claims {
     /// `cnf.x5t#S256`: the thumbprint of a certificate-bound token's
     /// client certificate (RFC 8705 §3.1).
     x5t_s256: Option<String>,
+    /// `act`: the delegation chain, current actor first.
+    actors: Vec<Actor>,
+    org_id: Option<String>,
+    org_name: Option<String>,
+    azp: Option<String>,
     /// The last instant (seconds since the epoch) the verifier accepts it.
     valid_until: f64,
     payload: Box<str>,
@@ -70,6 +76,47 @@ impl Claims {
     /// Whether `permission` is in the `permissions` claim.
     pub fn has_permission(&self, permission: &str) -> bool {
         self.permissions.as_ref().is_some_and(|all| all.iter().any(|p| p == permission))
+    }
+
+    /// Who acts for the subject (RFC 8693 `act`): the current actor of a
+    /// delegated token, `None` when the subject acts itself.
+    ///
+    /// ```rust
+    /// # use rocket_oauth2_jwt_bearer::BearerToken;
+    /// #[rocket::get("/audit")]
+    /// fn audit(token: BearerToken) -> String {
+    ///     let claims = token.claims();
+    ///     match claims.actor() {
+    ///         Some(actor) => format!("{} for {:?}", actor.subject, claims.subject),
+    ///         None => format!("{:?}", claims.subject),
+    ///     }
+    /// }
+    /// ```
+    pub fn actor(&self) -> Option<&Actor> {
+        self.actors.first()
+    }
+
+    /// The whole delegation chain, current actor first and the one who
+    /// first delegated last; empty for a token that isn't delegated. At
+    /// most [`MAX_ACTORS`](crate::MAX_ACTORS) long.
+    pub fn delegation_chain(&self) -> &[Actor] {
+        &self.actors
+    }
+
+    /// Auth0's `org_id`, when present.
+    pub fn org_id(&self) -> Option<&str> {
+        self.org_id.as_deref()
+    }
+
+    /// Auth0's `org_name`, when present.
+    pub fn org_name(&self) -> Option<&str> {
+        self.org_name.as_deref()
+    }
+
+    /// The client the token was issued to: `client_id` (RFC 9068), else
+    /// `azp`.
+    pub fn client(&self) -> Option<&str> {
+        self.client_id.as_deref().or(self.azp.as_deref())
     }
 
     /// `cnf.jkt` (RFC 9449 §6): the SHA-256 thumbprint of the key this
@@ -226,6 +273,14 @@ struct Registered<'a> {
     permissions: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "raw")]
     cnf: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    act: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    org_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    org_name: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "raw")]
+    azp: Option<&'a RawValue>,
 }
 
 /// Present means `Some`, even for `null` (which `Option` would map to `None`).
@@ -461,6 +516,10 @@ impl ClaimRules<'_> {
         };
 
         let subject = string(registered.sub, Claim::Sub)?;
+        let actors = delegation::actors(registered.act)?;
+        let org_id = string(registered.org_id, Claim::OrgId)?;
+        let org_name = string(registered.org_name, Claim::OrgName)?;
+        let azp = string(registered.azp, Claim::Azp)?;
         let client_id = string(registered.client_id, Claim::ClientId)?;
         let token_id = string(registered.jti, Claim::Jti)?;
         if self.strict {
@@ -505,6 +564,10 @@ impl ClaimRules<'_> {
             permissions,
             jkt,
             x5t_s256,
+            actors,
+            org_id,
+            org_name,
+            azp,
             valid_until,
             payload: payload.into_boxed_str(),
             raw: OnceLock::new(),

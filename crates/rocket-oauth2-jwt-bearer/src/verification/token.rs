@@ -18,9 +18,11 @@ use serde::de::{Deserializer, IgnoredAny};
 use crate::keys::jwks::{KeySet, KeyStore};
 use crate::settings::checked::Settings;
 use crate::settings::config::Config;
+use crate::settings::issuer_policy::IssuerPolicy;
 use crate::settings::issuer_settings::{IssuerSettings, KeySource};
 use crate::verification::cache::TokenCache;
 use crate::verification::claims::{ClaimRules, Claims, ScopeClaims};
+use crate::verification::issuer_policy::enforce;
 use crate::verification::issuers::Issuers;
 use crate::verification::trusted_issuer::TrustedIssuer;
 use crate::words::algorithms::{self, AlgSet};
@@ -152,6 +154,7 @@ impl Verifier {
             audiences,
             allowed: algorithms,
             token_signing_alg: None,
+            policy: IssuerPolicy::default(),
             setting: "auth".to_owned(),
             base_url_as_written: None,
         };
@@ -227,7 +230,9 @@ impl Verifier {
             strict: self.policy.strict,
             scope_claims: self.policy.scope_claims,
         };
-        let claims = Arc::new(rules.check(claims).map_err(invalid)?.with_token(token));
+        let claims = rules.check(claims).map_err(invalid)?;
+        enforce(&issuer.settings().policy, &claims).map_err(invalid)?;
+        let claims = Arc::new(claims.with_token(token));
         let fingerprint = *key.fingerprint();
         self.cache.insert(token, claims.clone(), claims.valid_until(), fingerprint, store.clone());
         Ok(claims)

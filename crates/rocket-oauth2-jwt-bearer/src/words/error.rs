@@ -59,6 +59,14 @@ pub enum Claim {
     Ath,
     /// `nonce`, a DPoP proof's server-provided nonce.
     Nonce,
+    /// `act`, who acts for the subject of a delegated token (RFC 8693 §4.1).
+    Act,
+    /// `org_id`, Auth0's organization ID.
+    OrgId,
+    /// `org_name`, Auth0's organization name.
+    OrgName,
+    /// `azp`, the authorized party (OpenID Connect).
+    Azp,
 }
 
 macro_rules! claim_descriptions {
@@ -76,6 +84,10 @@ macro_rules! claim_descriptions {
             fn invalid(self) -> &'static str {
                 match self { $(Claim::$variant => concat!("Invalid '", $name, "' claim type")),* }
             }
+
+            fn unexpected(self) -> &'static str {
+                match self { $(Claim::$variant => concat!("Unexpected '", $name, "' value")),* }
+            }
         }
     };
 }
@@ -84,7 +96,7 @@ claim_descriptions! {
     Iss => "iss", Aud => "aud", Exp => "exp", Nbf => "nbf", Iat => "iat",
     Sub => "sub", ClientId => "client_id", Jti => "jti", Scope => "scope", Scp => "scp",
     Permissions => "permissions", Cnf => "cnf", Htm => "htm", Htu => "htu", Ath => "ath",
-    Nonce => "nonce",
+    Nonce => "nonce", Act => "act", OrgId => "org_id", OrgName => "org_name", Azp => "azp",
 }
 
 /// Why a presented bearer token is not acceptable (`error="invalid_token"`).
@@ -147,6 +159,14 @@ pub enum TokenError {
     IssuedInTheFuture,
     /// Strict mode: the header `typ` is not `at+jwt` (RFC 9068 §2.1).
     TokenType,
+    /// A claim's value is not one the issuer's policy accepts: an
+    /// organization, a client or an actor not on its list.
+    UnexpectedClaim(Claim),
+    /// `act` nested deeper than the delegation chain may be.
+    DelegationTooDeep,
+    /// A delegated token (with `act`) from an issuer whose `delegation`
+    /// is `"forbidden"`.
+    Delegated,
 }
 
 impl TokenError {
@@ -178,6 +198,9 @@ impl TokenError {
             TokenError::NotCertificateBound => "not_certificate_bound",
             TokenError::TooOld | TokenError::IssuedInTheFuture => "iat",
             TokenError::TokenType => "typ",
+            TokenError::UnexpectedClaim(_) => "unexpected_claim",
+            TokenError::DelegationTooDeep => "delegation_too_deep",
+            TokenError::Delegated => "delegated",
         }
     }
 
@@ -216,6 +239,9 @@ impl TokenError {
                 "'iat' claim timestamp check failed (it should be in the past)"
             }
             TokenError::TokenType => "Unexpected 'typ' header value",
+            TokenError::UnexpectedClaim(claim) => claim.unexpected(),
+            TokenError::DelegationTooDeep => "'act' claim nested too deeply",
+            TokenError::Delegated => "Delegated tokens are not accepted",
         }
     }
 }
