@@ -7,8 +7,9 @@
 //! `Access-Control-Allow-Origin` (never `*`, never a 403 for the origin
 //! alone). Every response carries `Vary: Origin`, since it depends on it.
 //!
-//! Preflight `OPTIONS` requests under `/api` from an allowed origin answer
-//! 204; from any other origin they get the 404 they would get without CORS.
+//! Preflight `OPTIONS` requests under `/api`, and to `/mcp`, from an allowed
+//! origin answer 204; from any other origin they get the 404 they would get
+//! without CORS. `/mcp` allows `POST` and the headers MCP clients send.
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::{Header, Status};
@@ -52,6 +53,12 @@ impl CorsConfig {
 /// the proof of a DPoP-bound token (RFC 9449).
 const ALLOW_METHODS: &str = "GET, HEAD, OPTIONS";
 const ALLOW_HEADERS: &str = "Authorization, Content-Type, DPoP";
+
+/// What a browser MCP client sends to `/mcp` (Streamable HTTP, MCP
+/// 2026-07-28: the protocol version and the headers mirroring the body).
+const MCP_ALLOW_METHODS: &str = "POST, OPTIONS";
+const MCP_ALLOW_HEADERS: &str =
+    "Authorization, Content-Type, DPoP, Accept, MCP-Protocol-Version, Mcp-Method, Mcp-Name";
 
 /// The response headers an allowed origin's script may read: the
 /// challenges, and the nonce a DPoP client must put in its next proof.
@@ -125,11 +132,15 @@ impl<'r> FromRequest<'r> for Preflight {
 }
 
 impl<'r> Responder<'r, 'static> for Preflight {
-    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let (methods, headers) = match req.uri().path() == "/mcp" {
+            true => (MCP_ALLOW_METHODS, MCP_ALLOW_HEADERS),
+            false => (ALLOW_METHODS, ALLOW_HEADERS),
+        };
         Response::build()
             .status(Status::NoContent)
-            .raw_header("Access-Control-Allow-Methods", ALLOW_METHODS)
-            .raw_header("Access-Control-Allow-Headers", ALLOW_HEADERS)
+            .raw_header("Access-Control-Allow-Methods", methods)
+            .raw_header("Access-Control-Allow-Headers", headers)
             .raw_header("Access-Control-Max-Age", "600")
             .ok()
     }
@@ -140,7 +151,7 @@ fn preflight(preflight: Preflight) -> Preflight {
     preflight
 }
 
-/// The preflight route, to mount where the API is.
+/// The preflight route, to mount where the API is (and at `/mcp`).
 pub fn routes() -> Vec<Route> {
     routes![preflight]
 }

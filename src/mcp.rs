@@ -100,7 +100,11 @@ pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
         Default::default(),
         config,
     );
-    rocket.manage(McpService(service)).mount("/", routes![call, not_a_stream])
+    rocket
+        .manage(McpService(service))
+        .mount("/", routes![call, not_a_stream])
+        // Browser MCP clients' CORS preflights (allowed origins only).
+        .mount("/mcp", crate::cors::routes())
 }
 
 /// The request's headers, for the SDK (it checks `Accept`,

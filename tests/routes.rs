@@ -259,6 +259,24 @@ async fn cors_preflight() {
     let response = preflight("https://evil.example").dispatch().await;
     assert_eq!(response.status(), Status::NotFound);
     assert_eq!(response.headers().get_one("Access-Control-Allow-Origin"), None);
+
+    // A browser MCP client's preflight to /mcp: POST and the MCP headers.
+    let mcp = |origin: &'static str| {
+        client
+            .req(Method::Options, "/mcp")
+            .header(Header::new("Origin", origin))
+            .header(Header::new("Access-Control-Request-Method", "POST"))
+            .header(Header::new("Access-Control-Request-Headers", "authorization, mcp-method"))
+    };
+    let response = mcp("http://localhost:3000").dispatch().await;
+    assert_eq!(response.status(), Status::NoContent);
+    let headers = response.headers();
+    assert_eq!(headers.get_one("Access-Control-Allow-Methods"), Some("POST, OPTIONS"));
+    let allowed = headers.get_one("Access-Control-Allow-Headers").unwrap();
+    for header in ["Authorization", "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"] {
+        assert!(allowed.contains(header), "{header}: {allowed}");
+    }
+    assert_eq!(mcp("https://evil.example").dispatch().await.status(), Status::NotFound);
 }
 
 #[rocket::async_test]
