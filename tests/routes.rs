@@ -310,3 +310,32 @@ async fn cors_origins_are_a_setting() {
         assert!(error.contains("fairing"), "{bad}: {error}");
     }
 }
+
+#[rocket::async_test]
+async fn mcp_answers_bad_bodies_and_other_methods_as_json() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    let client = client(&idp).await;
+    let token = key.token(&claims_with(&idp, json!({"scope": "read:messages"})));
+
+    // Not JSON: JSON-RPC parse error, after the token was checked.
+    let response = client
+        .post("/mcp")
+        .header(Header::new("Authorization", format!("Bearer {token}")))
+        .header(Header::new("Content-Type", "application/json"))
+        .body("{not json")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::BadRequest);
+    let body: Value = response.into_json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32700);
+
+    // Without a token the body is never read: 401 first.
+    let response = client.post("/mcp").body("{not json").dispatch().await;
+    assert_eq!(response.status(), Status::Unauthorized);
+
+    // No stream to open: 405, saying what is allowed.
+    let response = client.get("/mcp").dispatch().await;
+    assert_eq!(response.status(), Status::MethodNotAllowed);
+    assert_eq!(response.headers().get_one("Allow"), Some("POST"));
+}
