@@ -30,6 +30,7 @@ async fn serve(idp: &Idp) -> (String, Arc<Mutex<Vec<bool>>>) {
         "scopes_supported": ["read:messages", "write:messages", "messages:admin"],
         "scope_hierarchy": {"messages:admin": ["read:messages", "write:messages"]},
         "mcp": {
+            "endpoint": "/mcp",
             "default_scopes": ["read:messages"],
             "tools": {"read_messages": ["read:messages"], "post_message": ["write:messages"]},
         },
@@ -121,10 +122,12 @@ async fn journey(protocol: ProtocolVersion) -> Vec<bool> {
     };
     assert!(refused.contains("resource_metadata"), "{refused}");
 
-    // Discovery: the metadata names this resource and the issuer.
+    // Discovery: the endpoint's own metadata names exactly the URL called
+    // (RFC 9728 §3.3), and the issuer.
+    assert_eq!(metadata_url, format!("{url}/.well-known/oauth-protected-resource/mcp"));
     let metadata: Value =
         reqwest::Client::new().get(&metadata_url).send().await.unwrap().json().await.unwrap();
-    assert_eq!(metadata["resource"], url);
+    assert_eq!(metadata["resource"], format!("{url}/mcp"));
     assert_eq!(
         metadata["authorization_servers"][0].as_str().unwrap().trim_end_matches('/'),
         idp.base_url().trim_end_matches('/')

@@ -263,3 +263,82 @@ async fn unlisted_operations_need_the_default_scopes() {
     );
     assert_eq!(post(&client, Some(&nobody), &[], &list).await.status, 403);
 }
+
+#[rocket::get("/api/me")]
+fn me(_token: rocket_oauth2_jwt_bearer::BearerToken) -> &'static str {
+    "me"
+}
+
+#[rocket::async_test]
+async fn the_endpoint_has_its_own_metadata_whose_resource_is_its_url() {
+    let key = TestKey::rsa("k1");
+    let idp = Idp::start(&[&key]).await;
+    let mut extra = settings();
+    extra["resource"] = json!("https://api.example.test");
+    extra["mcp"]["endpoint"] = json!("/mcp");
+    let rocket = rocket::custom(figment(&idp, extra))
+        .attach(JwtAuth::fairing())
+        .mount("/", routes![mcp, me]);
+    let client = Client::tracked(rocket).await.expect("launches");
+
+    // The endpoint's challenges point at its own document (RFC 9728 §3.3:
+    // `resource` must be the URL the client called)...
+    let pointer =
+        r#"resource_metadata="https://api.example.test/.well-known/oauth-protected-resource/mcp""#;
+    let answer = post(&client, None, &[], &call_tool("read_messages")).await;
+    assert_eq!(answer.status, 401);
+    assert!(answer.challenges.iter().all(|c| c.ends_with(pointer)), "{:?}", answer.challenges);
+    let reader = key.token(&claims_with(&idp, json!({"scope": "mcp:use read:messages"})));
+    let headers = tool_headers("post_message");
+    let answer = post(&client, Some(&reader), &as_refs(&headers), &call_tool("post_message")).await;
+    assert_eq!(answer.status, 403);
+    assert!(answer.challenges[0].ends_with(pointer), "{:?}", answer.challenges);
+    // ...from the handler's check too.
+    let answer = post(&client, Some(&reader), &[], &call_tool("post_message")).await;
+    assert_eq!(answer.status, 403);
+    assert!(answer.challenges[0].ends_with(pointer), "{:?}", answer.challenges);
+
+    let document: Value = client
+        .get("/.well-known/oauth-protected-resource/mcp")
+        .dispatch()
+        .await
+        .into_json()
+        .await
+        .unwrap();
+    assert_eq!(document["resource"], "https://api.example.test/mcp");
+    assert_eq!(
+        document["authorization_servers"][0].as_str().unwrap().trim_end_matches('/'),
+        idp.base_url().trim_end_matches('/')
+    );
+
+    // The rest of the API keeps the API's document.
+    let response = client.get("/api/me").dispatch().await;
+    let challenge = response.headers().get_one("WWW-Authenticate").unwrap().to_owned();
+    assert!(
+        challenge.ends_with(
+            r#"resource_metadata="https://api.example.test/.well-known/oauth-protected-resource""#
+        ),
+        "{challenge}"
+    );
+    let root: Value = client
+        .get("/.well-known/oauth-protected-resource")
+        .dispatch()
+        .await
+        .into_json()
+        .await
+        .unwrap();
+    assert_eq!(root["resource"], "https://api.example.test");
+    let other = "/.well-known/oauth-protected-resource/mcp/x";
+    assert_eq!(client.get(other).dispatch().await.status().code, 404);
+}
+
+#[rocket::async_test]
+async fn an_endpoint_that_is_not_a_path_stops_launch() {
+    let idp = Idp::start(&[]).await;
+    for bad in ["mcp", "/", "//evil.example/mcp", "/mcp?x=1", "/m cp", "https://a/mcp"] {
+        let figment = figment(&idp, json!({"mcp": {"endpoint": bad}}));
+        let error =
+            rocket_oauth2_jwt_bearer::Settings::from_figment(&figment).unwrap_err().to_string();
+        assert!(error.contains("auth.mcp.endpoint"), "{bad}: {error}");
+    }
+}

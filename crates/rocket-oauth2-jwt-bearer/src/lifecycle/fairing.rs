@@ -303,9 +303,13 @@ fn serve_metadata(
         }
     };
     let query_tokens = verifier.policy().allow_query_token;
-    match ResourceMetadata::new(&identifier, resource, query_tokens, &settings.dpop, mtls) {
+    let mcp = settings.mcp.endpoint.as_deref();
+    match ResourceMetadata::new(&identifier, resource, mcp, query_tokens, &settings.dpop, mtls) {
         Some(metadata) => {
             log::info!("JWT auth: protected-resource metadata at {}", metadata.url());
+            if let Some(url) = metadata.mcp_url() {
+                log::info!("JWT auth: the MCP endpoint's protected-resource metadata at {url}");
+            }
             rocket.manage(metadata).mount("/", ResourceMetadata::routes())
         }
         None => rocket,

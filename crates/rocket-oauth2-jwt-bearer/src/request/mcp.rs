@@ -24,7 +24,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 use serde_json::Value;
 
 use crate::request::guards::{BearerToken, fairing_missing};
-use crate::request::scope_rules::{ScopeHint, ScopeRules};
+use crate::request::scope_rules::{McpRoute, ScopeHint, ScopeRules};
 use crate::settings::mcp::{Operation, name_member};
 use crate::words::error::{AuthError, JsonRpcId, McpProblem};
 use crate::words::mcp_headers::{self, MCP_METHOD, MCP_NAME};
@@ -157,6 +157,7 @@ impl<'r> FromRequest<'r> for McpAccess {
     type Error = AuthError;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        McpRoute::mark(req);
         let Some(rules) = ScopeRules::of(req) else {
             return AuthError::NotConfigured.refuse(req);
         };

@@ -52,9 +52,17 @@ const MAX_AGE: u32 = 3600;
 /// How long while an issuer's `iss` isn't known yet.
 const MAX_AGE_UNSETTLED: u32 = 60;
 
-/// The metadata document and where it lives. Managed state.
+/// The metadata documents and where they live: the API's, and with
+/// `mcp.endpoint` the MCP endpoint's own. Managed state.
 #[derive(Debug)]
 pub(crate) struct ResourceMetadata {
+    api: Described,
+    mcp: Option<Described>,
+}
+
+/// One document: a resource identifier and where its metadata is.
+#[derive(Debug)]
+struct Described {
     /// Every member but `authorization_servers`.
     document: serde_json::Value,
     url: String,
@@ -62,15 +70,9 @@ pub(crate) struct ResourceMetadata {
     path: Vec<String>,
 }
 
-impl ResourceMetadata {
-    /// The metadata for `identifier` (a checked `resource`).
-    pub(crate) fn new(
-        identifier: &str,
-        resource: &Resource,
-        query_tokens: bool,
-        dpop: &DpopSettings,
-        mtls: &Mtls,
-    ) -> Option<Self> {
+impl Described {
+    /// `document` for `identifier`, whose `resource` it becomes.
+    fn new(identifier: &str, mut document: serde_json::Value) -> Option<Self> {
         let url = reqwest::Url::parse(identifier).ok()?;
         // Decoded, as Rocket hands a request's segments to the route.
         let path: Vec<String> = url
@@ -85,15 +87,39 @@ impl ResourceMetadata {
             origin.push('/');
             origin.push_str(segment);
         }
+        document["resource"] = json!(identifier);
+        Some(Described { document, url: origin, path })
+    }
 
+    /// The document as of now, with the `authorization_servers` of
+    /// `verifier`, and whether every issuer's `iss` is known.
+    fn render(&self, verifier: &Verifier) -> Document {
+        let configured = verifier.issuers().configured();
+        let servers: Vec<String> = configured.iter().map(|issuer| issuer.metadata_name()).collect();
+        let settled = configured.iter().all(|issuer| issuer.iss().is_some());
+        let mut document = self.document.clone();
+        document["authorization_servers"] = json!(servers);
+        let max_age = if settled { MAX_AGE } else { MAX_AGE_UNSETTLED };
+        Document { json: document.to_string(), max_age }
+    }
+}
+
+impl ResourceMetadata {
+    /// The metadata for `identifier` (a checked `resource`), and for the
+    /// MCP endpoint at `mcp_endpoint` under it, if there is one.
+    pub(crate) fn new(
+        identifier: &str,
+        resource: &Resource,
+        mcp_endpoint: Option<&str>,
+        query_tokens: bool,
+        dpop: &DpopSettings,
+        mtls: &Mtls,
+    ) -> Option<Self> {
         let mut methods = vec!["header"];
         if query_tokens {
             methods.push("query");
         }
-        let mut document = json!({
-            "resource": identifier,
-            "bearer_methods_supported": methods,
-        });
+        let mut document = json!({ "bearer_methods_supported": methods });
         if dpop.mode != DpopMode::Disabled {
             let algs: Vec<&str> = dpop.algorithms.iter().map(algorithms::name_of).collect();
             document["dpop_signing_alg_values_supported"] = json!(algs);
@@ -111,24 +137,30 @@ impl ResourceMetadata {
         if let Some(documentation) = &resource.documentation {
             document["resource_documentation"] = json!(documentation);
         }
-        Some(ResourceMetadata { document, url: origin, path })
+        let mcp = match mcp_endpoint {
+            Some(endpoint) => {
+                let identifier = format!("{}{endpoint}", identifier.trim_end_matches('/'));
+                Some(Described::new(&identifier, document.clone())?)
+            }
+            None => None,
+        };
+        Some(ResourceMetadata { api: Described::new(identifier, document)?, mcp })
     }
 
-    /// The document as of now, with the `authorization_servers` of
-    /// `verifier`, and whether every issuer's `iss` is known.
-    fn render(&self, verifier: &Verifier) -> Document {
-        let configured = verifier.issuers().configured();
-        let servers: Vec<String> = configured.iter().map(|issuer| issuer.metadata_name()).collect();
-        let settled = configured.iter().all(|issuer| issuer.iss().is_some());
-        let mut document = self.document.clone();
-        document["authorization_servers"] = json!(servers);
-        let max_age = if settled { MAX_AGE } else { MAX_AGE_UNSETTLED };
-        Document { json: document.to_string(), max_age }
-    }
-
-    /// The URL of the document, for `resource_metadata` in challenges.
+    /// The URL of the API's document, for `resource_metadata` in challenges.
     pub(crate) fn url(&self) -> &str {
-        &self.url
+        &self.api.url
+    }
+
+    /// The URL of the MCP endpoint's document, if it has one of its own.
+    pub(crate) fn mcp_url(&self) -> Option<&str> {
+        self.mcp.as_ref().map(|mcp| mcp.url.as_str())
+    }
+
+    /// The document at the well-known path followed by `asked`, if any.
+    fn at(&self, asked: Segments<'_, Path>) -> Option<&Described> {
+        let asked: Vec<&str> = asked.collect();
+        [Some(&self.api), self.mcp.as_ref()].into_iter().flatten().find(|d| d.path == asked)
     }
 
     /// The routes that serve it, to mount at `/`.
@@ -147,13 +179,6 @@ impl ResourceMetadata {
             delete_refused_with_path,
             patch_refused_with_path,
         ]
-    }
-
-    /// Whether `asked` (a request's segments after the well-known path)
-    /// names this document.
-    fn is_at(&self, asked: Segments<'_, Path>) -> bool {
-        let asked: Vec<&str> = asked.collect();
-        !asked.is_empty() && asked == self.path
     }
 }
 
@@ -180,7 +205,7 @@ fn without_path(
     metadata: &State<ResourceMetadata>,
     verifier: &State<Verifier>,
 ) -> Option<Document> {
-    metadata.path.is_empty().then(|| metadata.render(verifier))
+    metadata.api.path.is_empty().then(|| metadata.api.render(verifier))
 }
 
 #[get("/.well-known/oauth-protected-resource/<path..>")]
@@ -189,7 +214,7 @@ fn with_path(
     metadata: &State<ResourceMetadata>,
     verifier: &State<Verifier>,
 ) -> Option<Document> {
-    metadata.is_at(path).then(|| metadata.render(verifier))
+    metadata.at(path).filter(|d| !d.path.is_empty()).map(|d| d.render(verifier))
 }
 
 /// The request headers a preflight asks to send
@@ -237,7 +262,7 @@ impl<'r> Responder<'r, 'static> for Preflight {
 
 #[options("/.well-known/oauth-protected-resource")]
 fn preflight(metadata: &State<ResourceMetadata>, asked: RequestedHeaders) -> Option<Preflight> {
-    metadata.path.is_empty().then_some(Preflight(asked))
+    metadata.api.path.is_empty().then_some(Preflight(asked))
 }
 
 #[options("/.well-known/oauth-protected-resource/<path..>")]
@@ -246,7 +271,7 @@ fn preflight_with_path(
     metadata: &State<ResourceMetadata>,
     asked: RequestedHeaders,
 ) -> Option<Preflight> {
-    metadata.is_at(path).then_some(Preflight(asked))
+    metadata.at(path).filter(|d| !d.path.is_empty()).map(|_| Preflight(asked))
 }
 
 /// 405 for a method the document doesn't answer, with the methods it does.
@@ -269,12 +294,12 @@ macro_rules! refused_methods {
     ($($method:ident: $without:ident, $with:ident;)*) => {$(
         #[$method("/.well-known/oauth-protected-resource")]
         fn $without(metadata: &State<ResourceMetadata>) -> Option<MethodNotAllowed> {
-            metadata.path.is_empty().then_some(MethodNotAllowed)
+            metadata.api.path.is_empty().then_some(MethodNotAllowed)
         }
 
         #[$method("/.well-known/oauth-protected-resource/<path..>")]
         fn $with(path: Segments<'_, Path>, metadata: &State<ResourceMetadata>) -> Option<MethodNotAllowed> {
-            metadata.is_at(path).then_some(MethodNotAllowed)
+            metadata.at(path).filter(|d| !d.path.is_empty()).map(|_| MethodNotAllowed)
         }
     )*};
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::possession::dpop::Dpop;
 use crate::request::credentials::UsedScheme;
 use crate::request::resource_metadata::ResourceMetadata;
-use crate::request::scope_rules::ScopeHint;
+use crate::request::scope_rules::{McpRoute, ScopeHint};
 use crate::words::error::{AuthError, ChallengeContext};
 use crate::words::scheme::DpopMode;
 
@@ -23,7 +23,10 @@ pub(crate) fn challenge_context<'a>(req: &'a Request<'_>) -> ChallengeContext<'a
         scheme: UsedScheme::of(req),
         mode: dpop.map_or(DpopMode::Disabled, Dpop::mode),
         algs: dpop.map_or("", Dpop::algs),
-        resource_metadata: req.rocket().state::<ResourceMetadata>().map(ResourceMetadata::url),
+        resource_metadata: req.rocket().state::<ResourceMetadata>().map(|metadata| {
+            let mcp = McpRoute::of(req).then(|| metadata.mcp_url()).flatten();
+            mcp.unwrap_or(metadata.url())
+        }),
         scope_hint: ScopeHint::of(req),
     }
 }

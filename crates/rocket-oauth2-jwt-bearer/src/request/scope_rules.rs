@@ -1,6 +1,7 @@
 //! What scope checks consult besides the token: the `scope_hierarchy` and
 //! the `mcp` table ([`ScopeRules`], managed by the fairing), and the scopes
-//! a route's guard needs, kept for its 401 ([`ScopeHint`]).
+//! a route's guard needs, kept for its 401 ([`ScopeHint`]), and whether the
+//! route is the MCP endpoint ([`McpRoute`]).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -30,6 +31,23 @@ impl ScopeRules {
     /// The rules the fairing manages, if it is attached.
     pub(crate) fn of<'r>(req: &'r Request<'_>) -> Option<&'r ScopeRules> {
         req.rocket().state::<ScopeRules>()
+    }
+}
+
+/// Marks a request to the MCP endpoint: its challenges point at the
+/// endpoint's own metadata when it has some (`mcp.endpoint`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct McpRoute(bool);
+
+impl McpRoute {
+    /// Marks `req`.
+    pub(crate) fn mark(req: &Request<'_>) {
+        req.local_cache(|| McpRoute(true));
+    }
+
+    /// Whether `req` was marked.
+    pub(crate) fn of(req: &Request<'_>) -> bool {
+        req.local_cache(McpRoute::default).0
     }
 }
 

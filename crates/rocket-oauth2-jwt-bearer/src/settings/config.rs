@@ -486,6 +486,16 @@ pub struct McpConfig {
     ///
     /// _Default:_ `[]` (a valid token).
     pub default_scopes: Vec<String>,
+    /// The MCP endpoint's path on this service, e.g. `"/mcp"`. With
+    /// `resource` set, the endpoint gets protected-resource metadata of its
+    /// own (`resource` = that URL, at `/.well-known/oauth-protected-resource/mcp`),
+    /// which the [`McpAccess`](crate::McpAccess) guard's challenges point
+    /// at: RFC 9728 §3.3 has clients check that `resource` is exactly the
+    /// URL they called.
+    ///
+    /// _Default:_ none (the endpoint shares the API's metadata).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
 }
 
 /// The `[auth.policy]` table: what an issuer's tokens must say about who

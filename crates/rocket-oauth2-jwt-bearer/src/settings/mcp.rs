@@ -25,6 +25,14 @@ pub(crate) fn name_member(method: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `path` is an absolute path of unreserved, sub-delim, `:`, `@`
+/// and `/` characters (RFC 3986 `path-absolute`, without percent
+/// escapes), other than `/` alone.
+fn is_endpoint_path(path: &str) -> bool {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b);
+    path.starts_with('/') && !path.starts_with("//") && path.len() > 1 && path.bytes().all(allowed)
+}
+
 /// The checked `mcp` table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct McpScopes {
@@ -32,6 +40,8 @@ pub(crate) struct McpScopes {
     prompts: HashMap<String, Box<[String]>>,
     resources: HashMap<String, Box<[String]>>,
     default: Box<[String]>,
+    /// `endpoint`: the MCP endpoint's path, checked.
+    pub(crate) endpoint: Option<String>,
 }
 
 impl McpScopes {
@@ -61,7 +71,16 @@ impl McpScopes {
                 })
                 .collect::<Result<HashMap<_, _>, (String, String)>>()
         };
+        let endpoint = match config.endpoint.as_deref() {
+            None => None,
+            Some(path) if is_endpoint_path(path) => Some(path.trim_end_matches('/').to_owned()),
+            Some(path) => {
+                let why = format!("{path:?} is not a path like \"/mcp\" (no query, no fragment)");
+                return Err(("mcp.endpoint".to_owned(), why));
+            }
+        };
         Ok(McpScopes {
+            endpoint,
             tools: table("tools", &config.tools)?,
             prompts: table("prompts", &config.prompts)?,
             resources: table("resources", &config.resources)?,
