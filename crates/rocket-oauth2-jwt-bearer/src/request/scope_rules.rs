@@ -10,7 +10,7 @@ use rocket::Request;
 
 use crate::settings::checked::Settings;
 use crate::settings::mcp::McpScopes;
-use crate::settings::scope_hierarchy::{OFFLINE_ACCESS, ScopeHierarchy};
+use crate::settings::scope_hierarchy::ScopeHierarchy;
 
 /// The checked scope settings, shared by every scope guard.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +52,8 @@ impl McpRoute {
 }
 
 /// The scopes the guard of this request's route needs, space-separated:
-/// its 401 names them (MCP 2026-07-28), never `offline_access`.
+/// its 401 names them (MCP 2026-07-28). Never `offline_access`: launch
+/// refuses it in a guard (its Sentinel) and in `[auth.mcp]`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ScopeHint(Option<Cow<'static, str>>);
 
@@ -60,11 +61,7 @@ impl ScopeHint {
     /// Keeps `scopes` for this request's challenges; the first guard to
     /// record wins.
     pub(crate) fn record(req: &Request<'_>, scopes: impl FnOnce() -> Cow<'static, str>) {
-        req.local_cache(|| {
-            let scopes = scopes();
-            let sendable = scopes.split(' ').all(|s| s != OFFLINE_ACCESS);
-            ScopeHint(sendable.then_some(scopes))
-        });
+        req.local_cache(|| ScopeHint(Some(scopes())));
     }
 
     /// The scopes recorded for `req`, if any.
